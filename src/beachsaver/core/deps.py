@@ -1,0 +1,175 @@
+"""Request dependencies: the transaction boundary, the caller (Principal) and permissions.
+
+This is the one permission mechanism: routes declare which roles may call them with
+``require_roles``; services receive the Principal and build scope-filtered queries from
+``principal.scope_org_ids`` so that nothing outside the caller's subtree can be returned.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from beachsaver.auth.models import AuthSession
+from beachsaver.core import errors
+from beachsaver.core.db import discard_after_commit, run_after_commit
+from beachsaver.core.enums import ADMIN_ROLES, Role, UserStatus
+from beachsaver.core.runtime import Runtime
+from beachsaver.core.security import decode_access_token
+from beachsaver.core.time import utcnow
+from beachsaver.orgs import service as org_service
+from beachsaver.orgs.models import Organization
+from beachsaver.users.models import User
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """The request's single transaction: commit on success, roll back on error.
+
+    An ``AppError`` with ``commit=True`` (a recorded failed sign-in, say) commits first.
+    """
+    session = request.app.state.runtime.session_factory()
+    try:
+        yield session
+        session.commit()
+    except errors.AppError as exc:
+        if exc.commit:
+            session.commit()
+            run_after_commit(session)
+        else:
+            session.rollback()
+            discard_after_commit(session)
+        raise
+    except BaseException:
+        session.rollback()
+        discard_after_commit(session)
+        raise
+    else:
+        run_after_commit(session)
+    finally:
+        session.close()
+
+
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
+
+
+@dataclass
+class Principal:
+    user: User
+    session_id: int
+    org: Organization
+    _scope: list[int] | None = field(default=None, repr=False)
+
+    @property
+    def id(self) -> int:
+        return self.user.id
+
+    @property
+    def role(self) -> Role:
+        return Role(self.user.role)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in ADMIN_ROLES
+
+    def scope_org_ids(self, db: Session) -> list[int]:
+        """Admins: their organisation's subtree. Workers: their own organisation."""
+        if self._scope is None:
+            self._scope = org_service.subtree_ids(db, self.org) if self.is_admin else [self.org.id]
+        return self._scope
+
+    def can_see_org(self, db: Session, org_id: int | None) -> bool:
+        return org_id is not None and org_id in self.scope_org_ids(db)
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    cookie = request.cookies.get("bs_access")
+    if cookie and request.method not in ("GET", "HEAD", "OPTIONS") and not getattr(request.state, "csrf_ok", False):
+        # The browser clients' cookie session: a changing request must echo the CSRF cookie
+        # in a header (double submit); a cross-site form cannot read the cookie to do so. The
+        # console's own forms carry it in a field instead (checked by ``web.common.check_csrf``).
+        expected = request.cookies.get("bs_csrf")
+        sent = request.headers.get("x-csrf-token")
+        if not expected or not sent or not secrets.compare_digest(expected, sent):
+            raise errors.Forbidden("csrf_failed")
+    return cookie or None
+
+
+PASSWORD_EXEMPT = {("POST", "/api/auth/password"), ("POST", "/api/auth/logout"), ("GET", "/api/users/me")}
+
+
+def _load_principal(request: Request, db: Session, *, allow_pending: bool) -> Principal:
+    token = _bearer(request)
+    runtime: Runtime = request.app.state.runtime
+    if not token:
+        raise errors.Unauthenticated()
+    claims = decode_access_token(runtime.settings.jwt_secret, token)
+    if claims is None:
+        raise errors.Unauthenticated("invalid_token")
+    try:
+        user_id = int(claims["sub"])
+        session_id = int(claims["sid"])
+    except (TypeError, ValueError):
+        raise errors.Unauthenticated("invalid_token") from None
+    auth_session = db.get(AuthSession, session_id)
+    if auth_session is None or auth_session.revoked_at is not None or auth_session.user_id != user_id:
+        raise errors.Unauthenticated("invalid_token")
+    user = db.get(User, user_id)
+    if user is None or user.status not in (UserStatus.ACTIVE, UserStatus.PENDING_APPROVAL):
+        raise errors.Unauthenticated("invalid_token")
+    if user.status == UserStatus.PENDING_APPROVAL and not allow_pending:
+        raise errors.Forbidden("pending_approval")
+    org = db.get(Organization, user.org_id)
+    assert org is not None
+    if user.role in ADMIN_ROLES and (request.method, request.url.path) not in PASSWORD_EXEMPT:
+        profile = user.admin_profile
+        max_age = timedelta(days=runtime.settings.password_max_age_days)
+        if profile is not None and profile.password_changed_at + max_age <= utcnow():
+            raise errors.PasswordExpired()
+    principal = Principal(user=user, session_id=session_id, org=org)
+    request.state.principal = principal
+    request.state.user_id = user.id  # plain values for logs (the session closes first)
+    request.state.user_org_id = user.org_id
+    return principal
+
+
+def get_principal(request: Request, db: DbSession) -> Principal:
+    """An ACTIVE account (pending citizens get 403)."""
+    return _load_principal(request, db, allow_pending=False)
+
+
+def get_principal_or_pending(request: Request, db: DbSession) -> Principal:
+    """Also lets a PENDING_APPROVAL citizen through (its own profile, roles, notifications)."""
+    return _load_principal(request, db, allow_pending=True)
+
+
+CurrentUser = Annotated[Principal, Depends(get_principal)]
+CurrentUserOrPending = Annotated[Principal, Depends(get_principal_or_pending)]
+
+
+def require_roles(*roles: Role) -> Callable[..., Principal]:
+    allowed = frozenset(roles)
+
+    def dependency(principal: CurrentUser) -> Principal:
+        if principal.role not in allowed:
+            raise errors.Forbidden()
+        return principal
+
+    return dependency
+
+
+AdminUser = Annotated[Principal, Depends(require_roles(*ADMIN_ROLES))]
