@@ -19,4 +19,4 @@ echo "== mypy"; .venv/bin/mypy
 echo "== pytest"
 # Two workers (the build machine has 2 cores); each test file runs on one worker.
 .venv/bin/pytest -q -p no:cacheprovider -n "${PYTEST_WORKERS:-2}" --dist loadfile \
-  --cov=beachsaver --cov-report=term:skip-covered "$@"
+  --durations=25 --cov=beachsaver --cov-report=term:skip-covered "$@"

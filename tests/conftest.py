@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from beachsaver.config import Settings, load_settings
+from beachsaver.core import security
 from beachsaver.core.db import normalise_database_url
 from beachsaver.core.migrate import upgrade
 from beachsaver.models import Base
@@ -70,6 +72,13 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
     }
     env.update({f"BEACHSAVER_{k.upper()}": str(v) for k, v in overrides.items()})
     return load_settings(env)
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id with minimal cost (a default hash takes 0.1–0.8 s on the build machine): most
+    tests create or sign in admins. tests/auth overrides this to keep the real parameters."""
+    monkeypatch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -17,6 +17,7 @@ from beachsaver.core.db import session_scope
 from beachsaver.core.http import TraceMiddleware, customise_openapi, install_error_handlers
 from beachsaver.core.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from beachsaver.core.runtime import Runtime, build_runtime
+from beachsaver.core.server import AdmissionLimit
 from beachsaver.core.trace import current_trace_id
 from beachsaver.ops import metrics as ops_metrics
 
@@ -203,6 +204,7 @@ def create_app(
     from beachsaver.ops.switches import SwitchMiddleware
 
     app.add_middleware(SwitchMiddleware, runtime=runtime)
+    app.add_middleware(AdmissionLimit, limit=settings.admission_limit or settings.db_pool_size)
     app.add_middleware(SecurityHeadersAndMetrics, hsts=settings.env == "prod")
     app.add_middleware(TraceMiddleware)
     return app

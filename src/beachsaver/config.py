@@ -131,6 +131,8 @@ class Settings(BaseSettings):
     database_password: str | None = _secret()
     db_pool_size: int = Field(10, ge=1)
     db_max_overflow: int = Field(20, ge=0)
+    # Requests inside the application at once per process (0: the pool's size); core/server.py.
+    admission_limit: int = Field(0, ge=0)
     storage_url: str = ""
     s3_endpoint_url: str | None = None
     s3_access_key_id: str | None = None

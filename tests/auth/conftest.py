@@ -12,3 +12,8 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
     monkeypatch.setattr(auth_service, "utcnow", fake.now)
     return fake
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing() -> None:
+    """Sign-in is tested with the service's real argon2id parameters (overrides tests/conftest.py)."""

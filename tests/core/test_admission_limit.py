@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import httpx
+from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+from beachsaver.app import create_app
 from beachsaver.core.i18n import MESSAGES
 from beachsaver.core.server import AdmissionLimit
+from tests.conftest import make_settings
 
 
 class SlowApp:
@@ -65,3 +69,14 @@ def test_probes_are_not_limited() -> None:
     busy, health = asyncio.run(_get_all(limited, ["/api/x", "/health/ready"]))
     assert busy.status_code == 200 and health.status_code == 200
     assert inner.most_inside == 2
+
+
+def _admission_limits(app: FastAPI) -> list[int]:
+    return [int(m.kwargs["limit"]) for m in app.user_middleware if m.cls is AdmissionLimit]
+
+
+def test_the_service_runs_behind_the_limit_of_its_settings(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'limit.db'}"
+    assert _admission_limits(create_app(make_settings(url, tmp_path, db_pool_size=7))) == [7]
+    configured = make_settings(url, tmp_path, db_pool_size=7, admission_limit=3)
+    assert _admission_limits(create_app(configured)) == [3]
