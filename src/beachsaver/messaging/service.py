@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Any, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from beachsaver.config import Settings
@@ -39,6 +41,14 @@ def record_dev_message(
 ) -> None:
     if settings_of(db).dev_outbox_enabled:
         db.add(DevMessage(channel=channel, to=to, phone=phone, purpose=purpose, code=code, subject=subject, body=body))
+
+
+def record_dev_messages(db: Session, messages: list[dict[str, Any]]) -> None:
+    """``record_dev_message`` for each of ``messages`` (its keyword arguments), as one insert."""
+    if not messages or not settings_of(db).dev_outbox_enabled:
+        return
+    rows = [{"phone": None, "purpose": None, "code": None, "subject": None, **message} for message in messages]
+    db.execute(insert(cast(Table, DevMessage.__table__)), rows)
 
 
 def deliver_code(

@@ -22,12 +22,15 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import Select, Table, delete, func, insert, select, update
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,7 +42,7 @@ from beachsaver.core.enums import ADMIN_ROLES, Role, UserStatus
 from beachsaver.core.phone import normalise_phone
 from beachsaver.core.runtime import cipher_of, settings_of
 from beachsaver.core.time import utcnow
-from beachsaver.messaging.service import record_dev_message
+from beachsaver.messaging.service import record_dev_message, record_dev_messages
 from beachsaver.notifications.models import Delivery, Notification, UserDevice
 from beachsaver.orgs import service as org_service
 from beachsaver.orgs.models import Organization
@@ -242,6 +245,53 @@ def _channel_text(channel: str, title: str, message: str, link: str | None) -> t
     return title, message
 
 
+@dataclass
+class _Outgoing:
+    """One outbox row to insert (without its state columns) and its dev-outbox record."""
+
+    row: dict[str, Any]
+    dev: dict[str, Any]
+
+
+def _outgoing(
+    db: Session,
+    *,
+    channel: str,
+    address: str,
+    key: str,
+    title: str,
+    message: str,
+    link: str | None = None,
+    user_id: int | None = None,
+    notification_id: int | None = None,
+    data: dict[str, Any] | None = None,
+    dev_to: str | None = None,
+    dev_phone: str | None = None,
+) -> _Outgoing:
+    subject, body = _channel_text(channel, title, message, link)
+    payload: dict[str, Any] = {k: v for k, v in (data or {}).items() if v is not None}
+    if link:
+        payload["link"] = link
+    if notification_id is not None:
+        payload["notification_id"] = notification_id
+    if channel == "ALIMTALK":
+        payload["template_params"] = {"title": title, "message": message, "link": link or ""}
+    subject = subject[:200] if subject else None
+    return _Outgoing(
+        row={
+            "notification_id": notification_id,
+            "user_id": user_id,
+            "channel": channel,
+            "address": encode_address(db, channel, address),
+            "subject": subject,
+            "body": body,
+            "payload": payload or None,
+            "dedupe_key": key,
+        },
+        dev={"channel": channel, "to": (dev_to or address)[:254], "phone": dev_phone, "subject": subject, "body": body},
+    )
+
+
 def queue_delivery(
     db: Session,
     *,
@@ -258,36 +308,23 @@ def queue_delivery(
     dev_phone: str | None = None,
 ) -> bool:
     """One outbox row (skipped when ``key`` exists); recorded in the dev outbox when queued."""
-    subject, body = _channel_text(channel, title, message, link)
-    payload: dict[str, Any] = {k: v for k, v in (data or {}).items() if v is not None}
-    if link:
-        payload["link"] = link
-    if notification_id is not None:
-        payload["notification_id"] = notification_id
-    if channel == "ALIMTALK":
-        payload["template_params"] = {"title": title, "message": message, "link": link or ""}
-    inserted = insert_ignore(
+    out = _outgoing(
         db,
-        {
-            "notification_id": notification_id,
-            "user_id": user_id,
-            "channel": channel,
-            "address": encode_address(db, channel, address),
-            "subject": subject[:200] if subject else None,
-            "body": body,
-            "payload": payload or None,
-            "dedupe_key": key,
-        },
+        channel=channel,
+        address=address,
+        key=key,
+        title=title,
+        message=message,
+        link=link,
+        user_id=user_id,
+        notification_id=notification_id,
+        data=data,
+        dev_to=dev_to,
+        dev_phone=dev_phone,
     )
+    inserted = insert_ignore(db, out.row)
     if inserted:
-        record_dev_message(
-            db,
-            channel=channel,
-            to=(dev_to or address)[:254],
-            phone=dev_phone,
-            subject=subject[:200] if subject else None,
-            body=body,
-        )
+        record_dev_message(db, **out.dev)
     return inserted
 
 
@@ -308,6 +345,83 @@ def _devices_by_user(db: Session, user_ids: Sequence[int]) -> dict[int, list[Use
     return out
 
 
+def _user_outgoing(
+    db: Session,
+    *,
+    user: User,
+    category: str,
+    channels: Iterable[str],
+    title: str,
+    message: str,
+    link: str | None,
+    dedupe: str,
+    notification_id: int | None,
+    event: str,
+    devices: Callable[[], list[UserDevice]],
+    phone: Callable[[], str | None],
+) -> list[_Outgoing]:
+    """The outbox rows of one user, in order: the channels ∩ the user's choices ∩ the user's
+    addresses. ``devices`` and ``phone`` are asked only when a channel needs them."""
+    if user.status == UserStatus.WITHDRAWN:
+        return []
+    accepted = effective_preferences(user)[category]
+    picked = [c for c in channels if c in USER_CHANNELS and accepted.get(c)]
+    if not picked:
+        return []
+    number: str | None = None
+    if settings_of(db).dev_outbox_enabled or "SMS" in picked or "ALIMTALK" in picked:
+        number = phone()  # the dev outbox files every message under the user's phone
+    data = {"event": event, "category": category}
+    common: dict[str, Any] = {
+        "title": title,
+        "message": message,
+        "link": link,
+        "user_id": user.id,
+        "notification_id": notification_id,
+        "data": data,
+    }
+    out: list[_Outgoing] = []
+    for channel in picked:
+        if channel == "PUSH":
+            for device in devices():
+                out.append(
+                    _outgoing(
+                        db,
+                        channel=channel,
+                        address=device.fcm_token,
+                        key=dedupe_key(dedupe, user.id, channel, device.id),
+                        dev_to=f"device:{device.id}",
+                        dev_phone=number,
+                        **common,
+                    )
+                )
+        elif channel in ("SMS", "ALIMTALK"):
+            if not number:
+                continue
+            out.append(
+                _outgoing(
+                    db,
+                    channel=channel,
+                    address=number,
+                    key=dedupe_key(dedupe, user.id, channel),
+                    dev_phone=number,
+                    **common,
+                )
+            )
+        elif channel == "EMAIL" and user.email:
+            out.append(
+                _outgoing(
+                    db,
+                    channel=channel,
+                    address=user.email,
+                    key=dedupe_key(dedupe, user.id, channel),
+                    dev_phone=number,
+                    **common,
+                )
+            )
+    return out
+
+
 def queue_user_channels(
     db: Session,
     *,
@@ -324,66 +438,31 @@ def queue_user_channels(
     phone: str | None = None,
 ) -> int:
     """Outbox rows for one user: the channels ∩ the user's choices ∩ the user's addresses."""
-    if user.status == UserStatus.WITHDRAWN:
-        return 0
-    accepted = effective_preferences(user)[category]
-    picked = [c for c in channels if c in USER_CHANNELS and accepted.get(c)]
-    if not picked:
-        return 0
-    if phone is None and (settings_of(db).dev_outbox_enabled or "SMS" in picked or "ALIMTALK" in picked):
-        phone = _phone_of(db, user)  # the dev outbox files every message under the user's phone
-    data = {"event": event, "category": category}
+
+    def user_devices() -> list[UserDevice]:
+        return devices if devices is not None else _devices_by_user(db, [user.id]).get(user.id, [])
+
+    def user_phone() -> str | None:
+        return phone if phone is not None else _phone_of(db, user)
+
     queued = 0
-    for channel in picked:
-        if channel == "PUSH":
-            if devices is None:
-                devices = _devices_by_user(db, [user.id]).get(user.id, [])
-            for device in devices:
-                queued += queue_delivery(
-                    db,
-                    channel=channel,
-                    address=device.fcm_token,
-                    key=dedupe_key(dedupe, user.id, channel, device.id),
-                    title=title,
-                    message=message,
-                    link=link,
-                    user_id=user.id,
-                    notification_id=notification_id,
-                    data=data,
-                    dev_to=f"device:{device.id}",
-                    dev_phone=phone,
-                )
-        elif channel in ("SMS", "ALIMTALK"):
-            number = phone
-            if not number:
-                continue
-            queued += queue_delivery(
-                db,
-                channel=channel,
-                address=number,
-                key=dedupe_key(dedupe, user.id, channel),
-                title=title,
-                message=message,
-                link=link,
-                user_id=user.id,
-                notification_id=notification_id,
-                data=data,
-                dev_phone=number,
-            )
-        elif channel == "EMAIL" and user.email:
-            queued += queue_delivery(
-                db,
-                channel=channel,
-                address=user.email,
-                key=dedupe_key(dedupe, user.id, channel),
-                title=title,
-                message=message,
-                link=link,
-                user_id=user.id,
-                notification_id=notification_id,
-                data=data,
-                dev_phone=phone,
-            )
+    for out in _user_outgoing(
+        db,
+        user=user,
+        category=category,
+        channels=channels,
+        title=title,
+        message=message,
+        link=link,
+        dedupe=dedupe,
+        notification_id=notification_id,
+        event=event,
+        devices=user_devices,
+        phone=user_phone,
+    ):
+        if insert_ignore(db, out.row):
+            record_dev_message(db, **out.dev)
+            queued += 1
     return queued
 
 
@@ -417,68 +496,217 @@ def notify(
     channel) is delivered at most once, and a repeated call creates no second in-app row.
     Returns the notifications created by this call.
     """
-    if category not in CATEGORIES:
-        raise ValueError(f"unknown notification category: {category}")
-    wanted = _check_channels(channels)
-    ids = sorted({int(u) for u in user_ids})
-    if not ids:
-        return []
+    spec = NotifyEvent(
+        event=event,
+        category=category,
+        user_ids=tuple(user_ids),
+        title=title,
+        message=message,
+        link=link,
+        channels=tuple(channels),
+        dedupe=dedupe,
+    )
+    return notify_many(db, [spec])[0]
+
+
+@dataclass(frozen=True)
+class NotifyEvent:
+    """The arguments of one ``notify`` call."""
+
+    event: str
+    category: str
+    user_ids: tuple[int, ...]
+    title: str
+    message: str
+    dedupe: str
+    link: str | None = None
+    channels: tuple[str, ...] = ("PUSH",)
+
+
+@dataclass
+class _Planned:
+    """One in-app notification of a batch and the outbox rows that go with it."""
+
+    spec: NotifyEvent
+    wanted: list[str]
+    user: User
+    marker: str
+    row: Notification
+    title: str
+    link: str | None
+    outgoing: list[_Outgoing] = field(default_factory=list)
+    won: bool = True
+
+
+def notify_many(db: Session, events: Sequence[NotifyEvent]) -> list[list[Notification]]:
+    """``notify`` for several events at once: the same rows as one ``notify`` call per event, in
+    that order (a key repeated within the batch counts once, for its first event), written with
+    a bounded number of statements: the recipients, their devices and the known dedupe keys are
+    loaded once, the in-app rows and the outbox rows are inserted in batches.
+
+    Returns, per event, the notifications it created.
+    """
+    checked: list[tuple[NotifyEvent, list[str], list[int]]] = []
+    for spec in events:
+        if spec.category not in CATEGORIES:
+            raise ValueError(f"unknown notification category: {spec.category}")
+        checked.append((spec, _check_channels(spec.channels), sorted({int(u) for u in spec.user_ids})))
+    created: list[list[Notification]] = [[] for _ in checked]
+    everyone = sorted({uid for _, _, ids in checked for uid in ids})
+    if not everyone:
+        return created
     users: dict[int, User] = {}
-    for chunk in _chunks(ids):
+    for chunk in _chunks(everyone):
         users.update({u.id: u for u in db.execute(select(User).where(User.id.in_(chunk))).scalars()})
-    ids = [i for i in ids if i in users]
-    markers = {uid: dedupe_key(dedupe, uid, INAPP) for uid in ids}
-    known = _existing_keys(db, list(markers.values()))
-    fresh = [uid for uid in ids if markers[uid] not in known]
-    title = title[:200]
-    link = link[:300] if link else None
-    rows = {
-        uid: Notification(user_id=uid, category=category, event=event[:48], title=title, message=message, link=link)
-        for uid in fresh
-    }
-    db.add_all(rows.values())
-    db.flush()
-    now = utcnow()
-    created: list[Notification] = []
-    for uid in fresh:
-        row = rows[uid]
-        won = insert_ignore(
-            db,
-            {
-                "notification_id": row.id,
-                "user_id": uid,
-                "channel": INAPP,
-                "address": f"user:{uid}",
-                "subject": title,
-                "body": "",
-                "dedupe_key": markers[uid],
-                "status": SENT,
-                "sent_at": now,
-            },
-        )
-        if won:
-            created.append(row)
-        else:  # a concurrent transaction notified this recipient of this event first
-            db.delete(row)
-    db.flush()
-    external = [c for c in wanted if c in USER_CHANNELS]
-    if external:
-        devices = _devices_by_user(db, [r.user_id for r in created]) if "PUSH" in external else {}
-        for row in created:
-            queue_user_channels(
-                db,
-                user=users[row.user_id],
-                category=category,
-                channels=external,
-                title=title,
-                message=message,
-                link=link,
-                dedupe=dedupe,
-                notification_id=row.id,
-                event=event,
-                devices=devices.get(row.user_id, []),
+    markers = [[dedupe_key(spec.dedupe, uid, INAPP) for uid in ids if uid in users] for spec, _, ids in checked]
+    known = _existing_keys(db, [key for keys in markers for key in keys])
+    plans: list[tuple[int, _Planned]] = []
+    for index, ((spec, wanted, ids), keys) in enumerate(zip(checked, markers, strict=True)):
+        title = spec.title[:200]
+        link = spec.link[:300] if spec.link else None
+        for uid, key in zip([uid for uid in ids if uid in users], keys, strict=True):
+            if key in known:
+                continue
+            known.add(key)  # a later event of the batch with this key finds it, as a later call would
+            row = Notification(
+                user_id=uid, category=spec.category, event=spec.event[:48], title=title, message=spec.message, link=link
             )
+            plans.append((index, _Planned(spec, wanted, users[uid], key, row, title, link)))
+    if not plans:
+        return created
+    _number_on_sqlite(db, [plan.row for _, plan in plans])
+    db.add_all(plan.row for _, plan in plans)
+    db.flush()
+    _plan_outgoing(db, [plan for _, plan in plans])
+    _insert_planned(db, [plan for _, plan in plans])
+    for index, plan in plans:
+        if plan.won:
+            created[index].append(plan.row)
     return created
+
+
+def _plan_outgoing(db: Session, plans: list[_Planned]) -> None:
+    """Each notification's outbox rows (minus the keys that exist or an earlier row of the batch
+    has), with the devices of every recipient loaded once and each phone decrypted once."""
+    push_users = sorted({p.user.id for p in plans if "PUSH" in p.wanted})
+    devices = _devices_by_user(db, push_users) if push_users else {}
+    phones: dict[int, str | None] = {}
+
+    def devices_of(user_id: int) -> list[UserDevice]:
+        return devices.get(user_id, [])
+
+    def phone_of(user: User) -> str | None:
+        if user.id not in phones:
+            phones[user.id] = _phone_of(db, user)
+        return phones[user.id]
+
+    for plan in plans:
+        external = [c for c in plan.wanted if c in USER_CHANNELS]
+        if not external:
+            continue
+        user = plan.user
+        plan.outgoing = _user_outgoing(
+            db,
+            user=user,
+            category=plan.spec.category,
+            channels=external,
+            title=plan.title,
+            message=plan.spec.message,
+            link=plan.link,
+            dedupe=plan.spec.dedupe,
+            notification_id=plan.row.id,
+            event=plan.spec.event,
+            devices=partial(devices_of, user.id),
+            phone=partial(phone_of, user),
+        )
+    known = _existing_keys(db, [out.row["dedupe_key"] for plan in plans for out in plan.outgoing])
+    for plan in plans:
+        kept: list[_Outgoing] = []
+        for out in plan.outgoing:
+            if out.row["dedupe_key"] not in known:
+                known.add(out.row["dedupe_key"])
+                kept.append(out)
+        plan.outgoing = kept
+
+
+def _insert_planned(db: Session, plans: list[_Planned]) -> None:
+    """Insert every plan's in-app marker, then every plan's outbox rows, skipping known keys
+    (one ``executemany`` each). When a concurrent transaction wrote one of the keys first (only
+    then are fewer rows inserted than given), the rows that are ours are found by key: a
+    notification whose marker lost is removed with its outbox rows, as ``notify`` would not have
+    written them, and only our outbox rows go to the dev outbox."""
+    now = utcnow()
+    markers = [
+        {
+            "notification_id": plan.row.id,
+            "user_id": plan.user.id,
+            "channel": INAPP,
+            "address": f"user:{plan.user.id}",
+            "subject": plan.title,
+            "body": "",
+            "dedupe_key": plan.marker,
+            "status": SENT,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "sent_at": now,
+        }
+        for plan in plans
+    ]
+    state = {"status": PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now}
+    outgoing = [{**out.row, **state} for plan in plans for out in plan.outgoing]
+    inserted = _insert_ignore_many(db, markers) + _insert_ignore_many(db, outgoing)
+    if inserted != len(markers) + len(outgoing):
+        owner = {row["dedupe_key"]: row["notification_id"] for row in markers + outgoing}
+        ours: set[str] = set()
+        for chunk in _chunks(list(owner)):
+            found = db.execute(
+                select(Delivery.dedupe_key, Delivery.notification_id).where(Delivery.dedupe_key.in_(chunk))
+            )
+            ours.update(key for key, notification_id in found if owner[key] == notification_id)
+        lost = [plan for plan in plans if plan.marker not in ours]
+        for plan in lost:  # a concurrent transaction notified this recipient of this event first
+            plan.won = False
+            db.delete(plan.row)
+        for chunk in _chunks([plan.row.id for plan in lost]):
+            db.execute(delete(Delivery).where(Delivery.notification_id.in_(chunk)))
+        for plan in plans:
+            plan.outgoing = [out for out in plan.outgoing if plan.won and out.row["dedupe_key"] in ours]
+    record_dev_messages(db, [out.dev for plan in plans for out in plan.outgoing])
+    db.flush()
+
+
+def _number_on_sqlite(db: Session, rows: list[Notification]) -> None:
+    """Number new notifications on SQLite, where SQLAlchemy inserts rows whose generated ids it
+    must read back one by one. Writers there are serialised from ``BEGIN IMMEDIATE`` on, so ids
+    after the current maximum, read inside the transaction, cannot collide. MariaDB returns a
+    batch's ids itself."""
+    if len(rows) < 2 or db.get_bind().dialect.name != "sqlite":
+        return
+    last = db.execute(select(func.max(Notification.id))).scalar() or 0
+    for offset, row in enumerate(rows, start=1):
+        row.id = last + offset
+
+
+def _insert_ignore_many(db: Session, rows: list[dict[str, Any]]) -> int:
+    """``insert_ignore`` for complete rows (the same keys each) as one ``executemany`` (which the
+    driver sends as multi-row inserts); returns how many were inserted."""
+    if not rows:
+        return 0
+    table = cast(Table, Delivery.__table__)
+    dialect = db.get_bind().dialect.name
+    if dialect == "mysql":
+        return _rows_affected_many(db, mysql_insert(table).prefix_with("IGNORE"), rows)
+    if dialect == "sqlite":
+        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        return _rows_affected_many(db, stmt, rows)
+    return sum(insert_ignore(db, dict(row)) for row in rows)  # pragma: no cover - not supported
+
+
+def _rows_affected_many(db: Session, statement: Any, rows: list[dict[str, Any]]) -> int:
+    result = db.execute(statement, rows)
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -272,6 +272,7 @@ def _create_many(db: Session, principal: Principal, run: list[_Item], lang: str)
     db.add_all(links)
     submitted = [plan for plan in planned if plan.submitted_at is not None]
     admins = service.district_admin_ids(db, principal.org.id) if submitted else []
+    events: list[notification_service.NotifyEvent] = []
     for plan in planned:
         report = plan.report
         audit.record(
@@ -293,18 +294,21 @@ def _create_many(db: Session, principal: Principal, run: list[_Item], lang: str)
                 org_id=report.org_id,
                 after={"status": report.status, "duplicate_of_id": report.duplicate_of_id},
             )
-            notification_service.notify(
-                db,
-                event="REPORT_SUBMITTED",
-                category="REPORT",
-                user_ids=admins,
-                title="새 보고서",
-                message=f"{report.type} 보고서 #{report.id}이(가) 제출되었습니다.",
-                link=f"/admin/reports/{report.id}",
-                channels=("PUSH", "EMAIL"),
-                dedupe=f"report:{report.id}:submitted:{plan.submitted_at:%Y%m%d%H%M%S%f}",
+            events.append(
+                notification_service.NotifyEvent(
+                    event="REPORT_SUBMITTED",
+                    category="REPORT",
+                    user_ids=tuple(admins),
+                    title="새 보고서",
+                    message=f"{report.type} 보고서 #{report.id}이(가) 제출되었습니다.",
+                    link=f"/admin/reports/{report.id}",
+                    channels=("PUSH", "EMAIL"),
+                    dedupe=f"report:{report.id}:submitted:{plan.submitted_at:%Y%m%d%H%M%S%f}",
+                )
             )
         outcomes[plan.item.index] = _result(str(plan.item.body.client_id), "CREATED", report.id, None)
+    # the submitted reports' notifications, as one ``notify`` per report would write them
+    notification_service.notify_many(db, events)
     db.flush()
     return outcomes
 
