@@ -1,5 +1,5 @@
 # Beach-Saver: the two commands a newcomer needs are `make run` and `make test`.
-.PHONY: run test drills setup lint fmt bench
+.PHONY: run test coverage drills setup lint fmt bench
 
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -14,6 +14,10 @@ run: setup
 ## Run the whole test suite (lint, types, pytest on SQLite and MariaDB).
 test:
 	@bash scripts/test.sh
+
+## The same suite with line coverage (about 40 % slower), a report of the uncovered lines.
+coverage:
+	@bash scripts/test.sh --cov=beachsaver --cov-report=term:skip-covered
 
 ## Operational drills: recovery drill, inspection, point-in-time drill on MariaDB.
 drills:

@@ -17,6 +17,6 @@ fi
 echo "== ruff"; .venv/bin/ruff check src tests
 echo "== mypy"; .venv/bin/mypy
 echo "== pytest"
-# Two workers (the build machine has 2 cores); each test file runs on one worker.
-.venv/bin/pytest -q -p no:cacheprovider -n "${PYTEST_WORKERS:-2}" --dist loadfile \
-  --durations=25 --cov=beachsaver --cov-report=term:skip-covered "$@"
+# Two workers (the build machine has 2 cores); each test file runs on one worker. Line coverage
+# costs about 40 % more CPU, so it is `make coverage` (this script with --cov arguments).
+.venv/bin/pytest -q -p no:cacheprovider -n "${PYTEST_WORKERS:-2}" --dist loadfile --durations=25 "$@"

@@ -74,6 +74,35 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
     return load_settings(env)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_route_contexts() -> Iterator[None]:
+    """FastAPI (0.165) builds each included route's dependant and response models lazily, once
+    per app, on the app's first request: about 0.4 s of CPU, and the suite builds an app per
+    test. The routers are module-level objects, so the built routes are shared between the
+    suite's apps here. That is only sound while no test sets ``app.dependency_overrides`` (the
+    shared routes would keep the first app's): the ``app`` fixture fails a test that does."""
+    from fastapi import routing
+
+    build = routing._EffectiveRouteContext.from_api_route
+    built: dict[tuple[Any, ...], Any] = {}
+
+    def from_api_route(*, original_route: Any, include_context: Any) -> Any:
+        key = (
+            id(original_route),
+            id(include_context.included_router),
+            include_context.prefix,
+            include_context.max_body_size,
+        )
+        if key not in built:
+            built[key] = (original_route, build(original_route=original_route, include_context=include_context))
+        return built[key][1]
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(routing._EffectiveRouteContext, "from_api_route", staticmethod(from_api_route))
+    yield
+    patch.undo()
+
+
 @pytest.fixture(autouse=True)
 def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """argon2id with minimal cost (a default hash takes 0.1–0.8 s on the build machine): most
@@ -119,6 +148,7 @@ def app(database: str, tmp_path: Path, settings_overrides: dict[str, Any]) -> It
     settings = make_settings(database, tmp_path, **settings_overrides)
     application = create_app(settings)
     yield application
+    assert not application.dependency_overrides, "dependency overrides are unsupported (see shared_route_contexts)"
     wipe(application.state.runtime.engine)
     application.state.runtime.engine.dispose()
 
