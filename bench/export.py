@@ -5,8 +5,13 @@ resident memory (``peak_rss_mb``; ``rss_growth_mb`` is the peak above its size b
 request) and the CPU time it spent on the request (``cpu_s``, user + system, which a busy machine
 moves much less than the wall-clock figures).
 
-The export with the most rows the API offers is this one (one row per worker: about 8,900 at
-scale 1, so the 100,000 rows of 04 §2 are about scale 11; a day series of five years has ~1,830).
+The export with the most rows the API offers is this one (one row per worker with figures: about
+8,900 at scale 1; a day series of five years has ~1,830). The target of 04 §2 (100,000 rows
+≤ 10 s, memory growth ≤ 100 MB) needs about ``--scale 11.3`` (113,000 workers, 1.13 million
+reports: building that dataset takes about 17 minutes on 2 cores, and its first roll-up about 5
+more, so ``make bench`` stays at scale 1). Every result carries ``scale_for_target_rows``: the
+scale at which this export would reach 100,000 rows (``python -m bench.report`` judges a smaller
+run by its rate).
 When the project has a statistics roll-up job it runs first, as it would have overnight (and as
 it has in ``python -m bench``, where the ``rollup`` benchmark comes before this one), so that
 ``--only export`` measures what a full run measures."""
@@ -33,6 +38,8 @@ from bench.common import (
 )
 
 REQUEST = "/api/statistics/export?group_by=user"
+#: 04 §2: an Excel export of 100,000 rows in ≤ 10 s, streamed, memory growth ≤ 100 MB.
+TARGET_ROWS = 100_000
 
 
 def count_rows(data: bytes) -> int:
@@ -90,6 +97,7 @@ def run(b: Bench) -> dict[str, Any]:
         first_byte_s=round(first_byte, 3),
         rss_before_mb=round(before_kb / 1024, 1) if before_kb is not None else None,
         rollup="ran first" if rollup is not None else "no rollup job registered: computed live",
+        scale_for_target_rows=round(b.scale * TARGET_ROWS / rows, 1) if rows else None,
     )
     figures = {
         "rows": rows,

@@ -1,5 +1,6 @@
 """The streamed Excel export: every export shape carries exactly the rows of ``GET /api/statistics``,
-the streamed workbook has the parts the file writer writes, and its memory stays flat."""
+rolled-up figures export exactly as the live ones, the streamed workbook has the parts the file
+writer writes, and its memory stays flat."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import io
 import tracemalloc
 import zipfile
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,12 +16,15 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from beachsaver.audit.models import AuditEntry
-from beachsaver.statistics import export, service
+from beachsaver.core.time import seoul_today
+from beachsaver.statistics import export, rollup, service
 from beachsaver.statistics.schemas import GroupBy
 
 from .conftest import Data
+from .test_rollup import generate, live_only, roll
 
 SHAPES: list[dict[str, str]] = [
     *({"group_by": "period", "period": p} for p in ("day", "week", "month", "year")),
@@ -56,6 +61,49 @@ def test_audit_counts_the_exported_rows(client: TestClient, data: Data, db: Any)
     entry = db.execute(select(AuditEntry).where(AuditEntry.action == "STATISTICS_EXPORT")).scalar_one()
     assert entry.after is not None
     assert entry.after["rows"] == len(sheet_rows(r.content)) - 1 > 0
+
+
+ROLLED_SHAPES: list[dict[str, str]] = [
+    {"group_by": "user"},
+    {"group_by": "user", "type": "CLEANING"},
+    {"group_by": "user", "beach_id": "B1"},
+    {"group_by": "team", "to": "{yesterday}"},
+    {"group_by": "period", "period": "week"},
+    {"group_by": "trash_type"},
+]
+
+
+def test_rolled_up_figures_export_as_the_live_ones(
+    app: Any, client: TestClient, data: Data, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The roll-up's per-key sums (one row a key, read as they come) give the workbook the live
+    computation gives, for the person grain above all (the widest export)."""
+    generate(db, data)
+    assert roll(app) > 0
+    plan = rollup.plan(db, [data.city.id, data.district_a.id, data.district_b.id], None, None, None, None)
+    db.commit()
+    assert plan.rolled, "the closed days are served by the roll-up"
+    yesterday = (seoul_today() - timedelta(days=1)).isoformat()
+    requests = [
+        {k: data.beaches["B1"].id if v == "B1" else v.replace("{yesterday}", yesterday) for k, v in shape.items()}
+        for shape in ROLLED_SHAPES
+    ]
+    headers = {**data.h("city_admin"), "Accept-Language": "en"}
+
+    def workbooks() -> list[list[list[Any]]]:
+        found = []
+        for params in requests:
+            r = client.get("/api/statistics/export", params=params, headers=headers)
+            assert r.status_code == 200, (params, r.text)
+            found.append(sheet_rows(r.content))
+        return found
+
+    served = workbooks()
+    with live_only(monkeypatch):
+        reference = workbooks()
+    for params, got, want in zip(requests, served, reference, strict=True):
+        assert got == want, params
+    assert len(served[0]) > 5
 
 
 AWKWARD_ROWS: list[tuple[Any, ...]] = [

@@ -25,7 +25,6 @@ A backup restore brings the roll-up tables with it.
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -100,6 +99,14 @@ COLUMN_SLOT: dict[str, tuple[int, bool]] = {
     "volunteer_hours_cents": (agg.VOL_HOURS, True),
 }
 HUNDRED = Decimal(100)
+ZERO = Decimal(0)
+#: ``read``'s row (the present bits, then ``FIGURE_COLUMNS``) → accumulator: the position each
+#: slot is taken from, and the slots held in hundredths.
+_SLOT_SOURCE: tuple[int, ...] = tuple(
+    0 if slot == agg.PRESENT else 1 + [COLUMN_SLOT[c][0] for c in FIGURE_COLUMNS].index(slot)
+    for slot in range(agg.SLOTS)
+)
+_HUNDREDTHS_SLOTS: tuple[int, ...] = tuple(slot for slot, hundredths in COLUMN_SLOT.values() if hundredths)
 
 
 def seoul_day(value: datetime | None) -> date | None:
@@ -412,22 +419,26 @@ def read(
         where.append(d.beach_id == w.beach_id)
     if w.type is not None:
         where.append(d.report_type == w.type)
-    stmt = (
-        select(key, d.report_type, *(func.sum(getattr(d, c)) for c in FIGURE_COLUMNS))
-        .where(*where)
-        .group_by(key, d.report_type)
-        .order_by(null())
-    )
-    acc: agg.Acc = defaultdict(agg.empty)
-    for row in db.execute(stmt):
-        slots = acc[(row[0],)]
-        slots[agg.PRESENT] |= agg.TYPE_BIT[ReportType(row[1])]
-        for value, column in zip(row[2:], FIGURE_COLUMNS, strict=True):
-            slot, hundredths = COLUMN_SLOT[column]
-            if hundredths:
-                slots[slot] += Decimal(int(value or 0)) / HUNDRED
-            else:
-                slots[slot] += int(value or 0)
+    # One row a key (the report types' rows summed together; which types were there is the sum
+    # of their distinct bits), read as it comes (a server-side cursor: nothing is buffered). The
+    # DISTINCT also has MariaDB group by sorting the rows: without it, the groups go to a
+    # temporary table, which spills to disk beyond tmp_table_size (16 MB by default) with tens
+    # of thousands of keys and is then about 5 times slower (100,000 workers: 70 s, not 14 s).
+    present = func.sum(func.distinct(case(*((d.report_type == t.value, b) for t, b in agg.TYPE_BIT.items()), else_=0)))
+    sums = [present, *(func.sum(getattr(d, c)) for c in FIGURE_COLUMNS)]
+    packed = sql.dialect_of(db) != "sqlite"
+    # PyMySQL decodes every column in Python (a Decimal per sum): with tens of thousands of keys
+    # that costs more than the query itself, so the sums come as one text of integers.
+    figures: list[Any] = [func.concat_ws(",", *sums)] if packed else sums
+    stmt = select(key, *figures).where(*where).group_by(key).order_by(null())
+    acc: agg.Acc = {}
+    for row in db.execute(stmt, execution_options={"stream_results": True}):
+        values = list(map(int, row[1].split(","))) if packed else [int(v or 0) for v in row[1:]]
+        slots: list[Any] = [values[i] for i in _SLOT_SOURCE]
+        for slot in _HUNDREDTHS_SLOTS:
+            cents = slots[slot]
+            slots[slot] = Decimal(cents) / HUNDRED if cents else ZERO
+        acc[(row[0],)] = slots
     return acc
 
 

@@ -254,7 +254,11 @@ def figures(db: Session, f: Filters, group_by: GroupBy, period: Period) -> dict[
             agg.merge(acc[_normal(key[0], group_by, period)], slots)
     if plan.rolled:
         for key, slots in rollup.read(db, f.window([]), plan.rolled, group_by, period).items():
-            agg.merge(acc[_normal(key[0], group_by, period)], slots)
+            normal = _normal(key[0], group_by, period)
+            if normal in acc:
+                agg.merge(acc[normal], slots)
+            else:
+                acc[normal] = slots  # most keys: taken over as read
     return acc
 
 
@@ -436,7 +440,11 @@ def _names(db: Session, f: Filters, group_by: GroupBy, ids: list[Any]) -> dict[A
         return {}
     if len(ids) <= NAME_BATCH:
         return dict(db.execute(select(id_col, name_col).where(id_col.in_(ids))).tuples().all())
-    names: dict[Any, str] = dict(db.execute(select(id_col, name_col).where(org_col.in_(f.org_ids))).tuples().all())
+    # every name of the subtree (as many as the keys, or more): read as they come, not buffered
+    found = db.execute(
+        select(id_col, name_col).where(org_col.in_(f.org_ids)), execution_options={"stream_results": True}
+    )
+    names: dict[Any, str] = {key: name for key, name in found.tuples()}
     missing = [i for i in ids if i not in names]
     for start in range(0, len(missing), NAME_BATCH):
         chunk = missing[start : start + NAME_BATCH]
