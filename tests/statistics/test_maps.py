@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+from starlette.responses import JSONResponse
+
+from beachsaver.core.deps import Principal
+from beachsaver.core.envelope import ok
+from beachsaver.statistics import maps, service
 
 from .conftest import Data
 
@@ -136,3 +143,33 @@ def test_bad_map_parameters(client: TestClient, data: Data, params: dict[str, st
     assert r.status_code == 400
     assert r.json()["error"]["code"] == "VALIDATION_ERROR"
     assert [d["field"] for d in r.json()["error"]["details"]] == [field]
+
+
+#: Coordinates at the edges of what ``repr`` of a float writes (exponent form, whole numbers,
+#: negative zero, the extremes of the columns).
+EDGE_COORDINATES = [
+    ("0.0000001", "-0.0000001"),
+    ("-0.0000000", "0.0000000"),
+    ("90.0000000", "-180.0000000"),
+    ("-89.9999999", "179.9999999"),
+    ("0.0001000", "0.0000999"),
+    ("33.1000000", "126.3000001"),
+]
+
+
+def test_depots_layer_with_edge_coordinates_is_the_dict_document(client: TestClient, data: Data, db: Session) -> None:
+    """The hand-encoded depots layer is the dict document byte for byte at the edges of what
+    ``repr`` of a float writes too."""
+    depots = [data.depots[k] for k in ("D1", "D2", "D3", "D4", "D5", "D6")]
+    for depot, (lat, lng) in zip(depots, EDGE_COORDINATES, strict=True):
+        depot.latitude, depot.longitude = Decimal(lat), Decimal(lng)
+    data.depots["D9"].collected_amount = Decimal("0.10")
+    db.commit()
+    r = client.get("/api/statistics/map", params={"layer": "depots"}, headers=data.h("city_admin"))
+    assert r.status_code == 200, r.text
+    principal = Principal(user=data.people["city_admin"], session_id=0, org=data.city)
+    assert r.content == JSONResponse(ok(maps.depots(db, service.resolve(db, principal)))).body
+    coordinates = {f["properties"]["depot_id"]: f["geometry"]["coordinates"] for f in r.json()["data"]["features"]}
+    assert coordinates[data.depots["D1"].id] == [-1e-07, 1e-07]
+    assert coordinates[data.depots["D3"].id] == [-180.0, 90.0]
+    db.commit()  # SQLite: release the read lock

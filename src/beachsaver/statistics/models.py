@@ -114,3 +114,22 @@ DEPOTS_STATUS_COMPLETED = Index(
 DEPOTS_STATUS_CREATED = Index(
     "ix_collection_depots_status_created_at", CollectionDepot.status, CollectionDepot.created_at
 )
+#: the map's depots layer (maps.depots_json, migration 0006): the live requests of a scope from a
+#: date on, with their beach, and their depots' mapped columns, read from the indexes alone.
+REPORTS_ORG_TYPE_STATUS_EVENT_BEACH = Index(
+    "ix_reports_org_id_type_status_event_at_beach_id",
+    Report.org_id,
+    Report.type,
+    Report.status,
+    Report.event_at,
+    Report.beach_id,
+)
+DEPOTS_MAP_COVER = Index(
+    "ix_collection_depots_report_id_map_cover",
+    CollectionDepot.report_id,
+    CollectionDepot.status,
+    CollectionDepot.latitude,
+    CollectionDepot.longitude,
+    CollectionDepot.collected_amount,
+    CollectionDepot.name,
+)
