@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from beachsaver.users.models import User
 from tests.conftest import fresh_database_url
 from tests.imports.bulk import bulk_file
-from tests.imports.world import World, build_world, upload
+from tests.imports.world import World, upload
 
 ROUNDS = 3
 ROWS = 300
@@ -29,11 +29,6 @@ def database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     url, cleanup = fresh_database_url(backend, tmp_path_factory.mktemp(f"import-concurrency-{backend}"))
     yield url
     cleanup()
-
-
-@pytest.fixture
-def w(db: Session) -> World:
-    return build_world(db)
 
 
 def race(calls: list[Callable[[], Any]]) -> list[Any]:

@@ -11,26 +11,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from beachsaver.imports.models import ImportJob
 from beachsaver.users.models import User
 from tests.imports.bulk import bulk_file
-from tests.imports.world import World, build_world, upload
+from tests.imports.world import World, count, upload
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def w(db: Session) -> World:
-    return build_world(db)
-
-
-def count(db: Session, model: Any) -> int:
-    value = int(db.execute(select(func.count()).select_from(model)).scalar_one())
-    db.commit()
-    return value
 
 
 def test_killed_mid_import_leaves_nothing_and_a_retry_completes(

@@ -6,9 +6,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from beachsaver.audit.models import AuditEntry
@@ -18,12 +17,7 @@ from beachsaver.imports.excel import HEADERS
 from beachsaver.imports.models import ImportJob
 from beachsaver.users.models import User
 from tests.factories import make_user
-from tests.imports.world import World, build_world, read_xlsx, upload, xlsx
-
-
-@pytest.fixture
-def w(db: Session) -> World:
-    return build_world(db)
+from tests.imports.world import World, count, read_xlsx, upload, xlsx
 
 
 def rows_for(w: World) -> list[dict[str, Any]]:
@@ -72,12 +66,6 @@ def imported(db: Session) -> list[User]:
 def phone_hashes(db: Session) -> list[str]:
     cipher = cipher_of(db)
     return [cipher.lookup_hash(p) for p in ("01020000001", "01020000002", "01020000003")]
-
-
-def count(db: Session, model: Any) -> int:
-    value = int(db.execute(select(func.count()).select_from(model)).scalar_one())
-    db.commit()
-    return value
 
 
 def test_import_creates_every_account(client: TestClient, db: Session, w: World) -> None:

@@ -4,29 +4,14 @@ writes nothing. The time budget of 04-quality §2 (10,000 rows in ≤ 15 s) is m
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from beachsaver.users.models import User
 from tests.imports.bulk import bulk_file
-from tests.imports.world import World, build_world, upload
+from tests.imports.world import World, count, upload
 
 ROWS = 2_000
-
-
-@pytest.fixture
-def w(db: Session) -> World:
-    return build_world(db)
-
-
-def count(db: Session, model: Any) -> int:
-    value = int(db.execute(select(func.count()).select_from(model)).scalar_one())
-    db.commit()
-    return value
 
 
 def test_large_file_written_once_and_dry_run_writes_nothing(client: TestClient, db: Session, w: World) -> None:

@@ -12,12 +12,7 @@ from sqlalchemy.orm import Session
 from beachsaver.imports.excel import HEADERS
 from beachsaver.imports.models import ImportJob
 from tests.imports.test_validation import count, ok_row, zipped
-from tests.imports.world import World, build_world, upload, xlsx
-
-
-@pytest.fixture
-def w(db: Session) -> World:
-    return build_world(db)
+from tests.imports.world import World, upload, xlsx
 
 
 @pytest.fixture

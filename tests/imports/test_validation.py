@@ -9,25 +9,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from beachsaver.core.time import seoul_today
 from beachsaver.imports.excel import HEADERS
 from beachsaver.imports.models import ImportJob
 from beachsaver.users.models import User
-from tests.imports.world import World, build_world, upload, xlsx
-
-
-@pytest.fixture
-def w(db: Session) -> World:
-    return build_world(db)
-
-
-def count(db: Session, model: Any) -> int:
-    value = int(db.execute(select(func.count()).select_from(model)).scalar_one())
-    db.commit()
-    return value
+from tests.imports.world import World, count, upload, xlsx
 
 
 def ok_row(w: World, phone: str, **extra: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from beachsaver.core.enums import Role
@@ -126,3 +127,10 @@ def read_xlsx(data: bytes) -> dict[str, list[list[Any]]]:
     sheets = {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in book.worksheets}
     book.close()
     return sheets
+
+
+def count(db: Session, model: Any) -> int:
+    """Rows of ``model`` (the read is ended: on SQLite every transaction holds the write lock)."""
+    value = int(db.execute(select(func.count()).select_from(model)).scalar_one())
+    db.commit()
+    return value

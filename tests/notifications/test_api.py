@@ -33,12 +33,6 @@ def notify(db: Any, user_ids: list[int], *, n: int = 1, category: str = "REPORT"
 
 
 @pytest.fixture
-def settings_overrides() -> dict[str, Any]:
-    # Deliveries stay queued: no in-process delivery thread (a proposed setting; ignored until added).
-    return {"worker_in_process": "false"}
-
-
-@pytest.fixture
 def world(db: Any) -> dict[str, Any]:
     city = make_city(db)
     district = make_district(db, city)

@@ -79,11 +79,14 @@ def sms_to_slack_rows(db: Any, n: int, prefix: str = "bulk") -> list[str]:
         channel = ("SMS", "SLACK", "ALIMTALK")[i % 3]
         assert service.queue_delivery(
             db,
-            channel=channel,
-            address=PHONE if channel != "SLACK" else "slack",
-            key=key,
-            title=f"t{i}",
-            message=f"m{i}",
+            service.outgoing(
+                db,
+                channel=channel,
+                address=PHONE if channel != "SLACK" else "slack",
+                key=key,
+                title=f"t{i}",
+                message=f"m{i}",
+            ),
         )
         keys.append(key)
     db.commit()

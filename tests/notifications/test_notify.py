@@ -10,12 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from beachsaver.core.enums import Role, UserStatus
+from beachsaver.core.enums import UserStatus
 from beachsaver.core.runtime import cipher_of
 from beachsaver.messaging.models import DevMessage
 from beachsaver.notifications import service
 from beachsaver.notifications.models import Delivery, Notification, UserDevice
-from tests.factories import make_city, make_district, make_user
 
 
 def add_device(db: Any, user: Any, token: str, platform: str = "ANDROID") -> UserDevice:
@@ -28,25 +27,6 @@ def deliveries(db: Any, **where: Any) -> list[Delivery]:
     for key, value in where.items():
         stmt = stmt.where(getattr(Delivery, key) == value)
     return list(db.execute(stmt.order_by(Delivery.id)).scalars())
-
-
-@pytest.fixture
-def settings_overrides() -> dict[str, Any]:
-    # Deliveries stay queued: no in-process delivery thread (a proposed setting; ignored until added).
-    return {"worker_in_process": "false"}
-
-
-@pytest.fixture
-def people(db: Any) -> dict[str, Any]:
-    city = make_city(db)
-    district = make_district(db, city)
-    worker = make_user(db, Role.INVESTIGATOR, district, phone="01022223333")
-    admin = make_user(db, Role.DISTRICT_ADMIN, district, phone="01044445555")
-    admin.email = "district@example.org"
-    d1 = add_device(db, worker, "fcm-token-worker-1")
-    d2 = add_device(db, worker, "fcm-token-worker-2", "IOS")
-    db.commit()
-    return {"city": city, "district": district, "worker": worker, "admin": admin, "devices": [d1, d2]}
 
 
 def test_channels_are_event_channels_and_choices_and_addresses(db: Any, people: dict[str, Any]) -> None:

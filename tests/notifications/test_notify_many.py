@@ -8,38 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, func, select
 
-from beachsaver.core.enums import Role, UserStatus
 from beachsaver.core.runtime import cipher_of
 from beachsaver.messaging.models import DevMessage
 from beachsaver.notifications import service
 from beachsaver.notifications.models import Delivery, Notification
 from beachsaver.notifications.service import NotifyEvent
-from tests.factories import make_city, make_district, make_user
-
-
-@pytest.fixture
-def settings_overrides() -> dict[str, Any]:
-    return {"worker_in_process": "false"}
-
-
-@pytest.fixture
-def people(db: Any) -> dict[str, Any]:
-    city = make_city(db)
-    district = make_district(db, city)
-    worker = make_user(db, Role.INVESTIGATOR, district, phone="01022223333")
-    admin = make_user(db, Role.DISTRICT_ADMIN, district, phone="01044445555")
-    admin.email = "district@example.org"
-    chooser = make_user(db, Role.CLEANER, district, phone="01066667777")
-    chooser.email = "chooser@example.org"
-    gone = make_user(db, Role.INVESTIGATOR, district, phone="01088889999")
-    db.flush()
-    gone.status = UserStatus.WITHDRAWN
-    service.update_preferences(db, chooser, {"REPORT": {"PUSH": False, "EMAIL": True, "SMS": True}})
-    for token, platform in (("fcm-worker-1", "ANDROID"), ("fcm-worker-2", "IOS")):
-        service.register_device(db, worker, fcm_token=token, platform=platform)
-    service.register_device(db, chooser, fcm_token="fcm-chooser", platform="ANDROID")
-    db.commit()
-    return {"worker": worker, "admin": admin, "chooser": chooser, "gone": gone}
 
 
 def events(people: dict[str, Any]) -> list[NotifyEvent]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -27,18 +26,6 @@ _positions = itertools.count()
 def kst(text: str) -> datetime:
     """``2026-04-01 00:30`` in Asia/Seoul → an aware UTC datetime."""
     return datetime.fromisoformat(text).replace(tzinfo=KST).astimezone(UTC)
-
-
-@pytest.fixture
-def app(app: Any) -> Iterator[Any]:
-    """The service's app with the statistics router (until app.py registers it)."""
-    from beachsaver.statistics.router import router
-
-    paths = {getattr(route, "path", None) for route in app.routes}
-    if "/api/statistics" not in paths:
-        app.include_router(router)
-        app.openapi_schema = None
-    yield app
 
 
 def add_report(

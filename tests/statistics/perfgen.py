@@ -275,9 +275,6 @@ def measure(url: str, tmp: Path) -> dict[str, Any]:
     from tests.factories import make_user, token_for
 
     app = create_app(make_settings(url, tmp), run_startup=False)
-    from beachsaver.statistics.router import router
-
-    app.include_router(router)
     figures: dict[str, Any] = {}
     with TestClient(app) as client:
         with app.state.runtime.session_factory() as db:

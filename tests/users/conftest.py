@@ -1,12 +1,3 @@
-from __future__ import annotations
+"""The users world as the fixture ``w``."""
 
-from typing import Any
-
-import pytest
-
-from tests.users.world import World, build_world
-
-
-@pytest.fixture
-def w(db: Any) -> World:
-    return build_world(db)
+from tests.users.world import w  # noqa: F401 (a fixture)

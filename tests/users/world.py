@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -196,3 +197,9 @@ def assert_error(response: Any, status: int, code: str, field: str | None = None
     if field is not None:
         fields = [d["field"] for d in body["error"].get("details") or []]
         assert field in fields, body
+
+
+@pytest.fixture
+def w(db: Session) -> World:
+    """The fixture of the users and organisations tests (their conftests import it)."""
+    return build_world(db)

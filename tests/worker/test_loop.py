@@ -56,11 +56,14 @@ def queue(db: Any, n: int, prefix: str = "loop") -> list[str]:
     for i, key in enumerate(keys):
         service.queue_delivery(
             db,
-            channel="SLACK" if i % 2 else "SMS",
-            address="slack" if i % 2 else "01012345678",
-            key=key,
-            title="t",
-            message=f"m{i}",
+            service.outgoing(
+                db,
+                channel="SLACK" if i % 2 else "SMS",
+                address="slack" if i % 2 else "01012345678",
+                key=key,
+                title="t",
+                message=f"m{i}",
+            ),
         )
     db.commit()
     return keys

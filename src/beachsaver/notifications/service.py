@@ -246,14 +246,14 @@ def _channel_text(channel: str, title: str, message: str, link: str | None) -> t
 
 
 @dataclass
-class _Outgoing:
+class Outgoing:
     """One outbox row to insert (without its state columns) and its dev-outbox record."""
 
     row: dict[str, Any]
     dev: dict[str, Any]
 
 
-def _outgoing(
+def outgoing(
     db: Session,
     *,
     channel: str,
@@ -267,7 +267,7 @@ def _outgoing(
     data: dict[str, Any] | None = None,
     dev_to: str | None = None,
     dev_phone: str | None = None,
-) -> _Outgoing:
+) -> Outgoing:
     subject, body = _channel_text(channel, title, message, link)
     payload: dict[str, Any] = {k: v for k, v in (data or {}).items() if v is not None}
     if link:
@@ -277,7 +277,7 @@ def _outgoing(
     if channel == "ALIMTALK":
         payload["template_params"] = {"title": title, "message": message, "link": link or ""}
     subject = subject[:200] if subject else None
-    return _Outgoing(
+    return Outgoing(
         row={
             "notification_id": notification_id,
             "user_id": user_id,
@@ -292,36 +292,8 @@ def _outgoing(
     )
 
 
-def queue_delivery(
-    db: Session,
-    *,
-    channel: str,
-    address: str,
-    key: str,
-    title: str,
-    message: str,
-    link: str | None = None,
-    user_id: int | None = None,
-    notification_id: int | None = None,
-    data: dict[str, Any] | None = None,
-    dev_to: str | None = None,
-    dev_phone: str | None = None,
-) -> bool:
-    """One outbox row (skipped when ``key`` exists); recorded in the dev outbox when queued."""
-    out = _outgoing(
-        db,
-        channel=channel,
-        address=address,
-        key=key,
-        title=title,
-        message=message,
-        link=link,
-        user_id=user_id,
-        notification_id=notification_id,
-        data=data,
-        dev_to=dev_to,
-        dev_phone=dev_phone,
-    )
+def queue_delivery(db: Session, out: Outgoing) -> bool:
+    """One outbox row (skipped when its key exists); recorded in the dev outbox when queued."""
     inserted = insert_ignore(db, out.row)
     if inserted:
         record_dev_message(db, **out.dev)
@@ -359,7 +331,7 @@ def _user_outgoing(
     event: str,
     devices: Callable[[], list[UserDevice]],
     phone: Callable[[], str | None],
-) -> list[_Outgoing]:
+) -> list[Outgoing]:
     """The outbox rows of one user, in order: the channels ∩ the user's choices ∩ the user's
     addresses. ``devices`` and ``phone`` are asked only when a channel needs them."""
     if user.status == UserStatus.WITHDRAWN:
@@ -380,12 +352,12 @@ def _user_outgoing(
         "notification_id": notification_id,
         "data": data,
     }
-    out: list[_Outgoing] = []
+    out: list[Outgoing] = []
     for channel in picked:
         if channel == "PUSH":
             for device in devices():
                 out.append(
-                    _outgoing(
+                    outgoing(
                         db,
                         channel=channel,
                         address=device.fcm_token,
@@ -399,7 +371,7 @@ def _user_outgoing(
             if not number:
                 continue
             out.append(
-                _outgoing(
+                outgoing(
                     db,
                     channel=channel,
                     address=number,
@@ -410,7 +382,7 @@ def _user_outgoing(
             )
         elif channel == "EMAIL" and user.email:
             out.append(
-                _outgoing(
+                outgoing(
                     db,
                     channel=channel,
                     address=user.email,
@@ -534,7 +506,7 @@ class _Planned:
     row: Notification
     title: str
     link: str | None
-    outgoing: list[_Outgoing] = field(default_factory=list)
+    outgoing: list[Outgoing] = field(default_factory=list)
     won: bool = True
 
 
@@ -577,7 +549,7 @@ def notify_many(db: Session, events: Sequence[NotifyEvent]) -> list[list[Notific
     _number_on_sqlite(db, [plan.row for _, plan in plans])
     db.add_all(plan.row for _, plan in plans)
     db.flush()
-    _plan_outgoing(db, [plan for _, plan in plans])
+    _planoutgoing(db, [plan for _, plan in plans])
     _insert_planned(db, [plan for _, plan in plans])
     for index, plan in plans:
         if plan.won:
@@ -585,7 +557,7 @@ def notify_many(db: Session, events: Sequence[NotifyEvent]) -> list[list[Notific
     return created
 
 
-def _plan_outgoing(db: Session, plans: list[_Planned]) -> None:
+def _planoutgoing(db: Session, plans: list[_Planned]) -> None:
     """Each notification's outbox rows (minus the keys that exist or an earlier row of the batch
     has), with the devices of every recipient loaded once and each phone decrypted once."""
     push_users = sorted({p.user.id for p in plans if "PUSH" in p.wanted})
@@ -621,7 +593,7 @@ def _plan_outgoing(db: Session, plans: list[_Planned]) -> None:
         )
     known = _existing_keys(db, [out.row["dedupe_key"] for plan in plans for out in plan.outgoing])
     for plan in plans:
-        kept: list[_Outgoing] = []
+        kept: list[Outgoing] = []
         for out in plan.outgoing:
             if out.row["dedupe_key"] not in known:
                 known.add(out.row["dedupe_key"])
@@ -654,10 +626,10 @@ def _insert_planned(db: Session, plans: list[_Planned]) -> None:
         for plan in plans
     ]
     state = {"status": PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now}
-    outgoing = [{**out.row, **state} for plan in plans for out in plan.outgoing]
-    inserted = _insert_ignore_many(db, markers) + _insert_ignore_many(db, outgoing)
-    if inserted != len(markers) + len(outgoing):
-        owner = {row["dedupe_key"]: row["notification_id"] for row in markers + outgoing}
+    delivery_rows = [{**out.row, **state} for plan in plans for out in plan.outgoing]
+    inserted = _insert_ignore_many(db, markers) + _insert_ignore_many(db, delivery_rows)
+    if inserted != len(markers) + len(delivery_rows):
+        owner = {row["dedupe_key"]: row["notification_id"] for row in markers + delivery_rows}
         ours: set[str] = set()
         for chunk in _chunks(list(owner)):
             found = db.execute(
@@ -791,35 +763,71 @@ def alert_security_officers(db: Session, kind: str, details: dict[str, Any]) -> 
         covered.add(phone)
         queue_delivery(
             db,
-            channel="SMS",
-            address=phone,
-            key=dedupe_key(outside, "officer", "SMS", cipher_of(db).lookup_hash(phone)[:16]),
-            title=title,
-            message=message,
-            data=data,
-            dev_phone=phone,
+            outgoing(
+                db,
+                channel="SMS",
+                address=phone,
+                key=dedupe_key(outside, "officer", "SMS", cipher_of(db).lookup_hash(phone)[:16]),
+                title=title,
+                message=message,
+                data=data,
+                dev_phone=phone,
+            ),
         )
-    for email in dict.fromkeys(_split_list(settings.security_alert_emails)):
-        queue_delivery(
+    _queue_emails_and_slack(
+        db,
+        dict.fromkeys(_split_list(settings.security_alert_emails)),
+        base=outside,
+        who="officer",
+        title=title,
+        message=message,
+        link=link,
+        data=data,
+    )
+
+
+def _queue_emails_and_slack(
+    db: Session,
+    emails: Iterable[str],
+    *,
+    base: str,
+    who: str,
+    title: str,
+    message: str,
+    data: dict[str, Any],
+    link: str | None = None,
+) -> int:
+    """An alert to each e-mail address and, when configured, to Slack. Returns the rows queued."""
+    queued = 0
+    for email in emails:
+        email_hash = hashlib.sha256(email.lower().encode()).hexdigest()[:16]
+        queued += queue_delivery(
             db,
-            channel="EMAIL",
-            address=email,
-            key=dedupe_key(outside, "officer", "EMAIL", hashlib.sha256(email.lower().encode()).hexdigest()[:16]),
-            title=title,
-            message=message,
-            link=link,
-            data=data,
+            outgoing(
+                db,
+                channel="EMAIL",
+                address=email,
+                key=dedupe_key(base, who, "EMAIL", email_hash),
+                title=title,
+                message=message,
+                link=link,
+                data=data,
+            ),
         )
-    if settings.slack_webhook_url:
-        queue_delivery(
+    if settings_of(db).slack_webhook_url:
+        queued += queue_delivery(
             db,
-            channel="SLACK",
-            address=SLACK_ADDRESS,
-            key=dedupe_key(outside, "officer", "SLACK"),
-            title=title,
-            message=message,
-            data=data,
+            outgoing(
+                db,
+                channel="SLACK",
+                address=SLACK_ADDRESS,
+                key=dedupe_key(base, who, "SLACK"),
+                title=title,
+                message=message,
+                data=data,
+            ),
         )
+    return queued
 
 
 def job_owner_emails(settings: Any, job: str) -> list[str]:
@@ -859,28 +867,9 @@ def alert_batch_failure(db: Session, job: str, error: str, *, run_id: int | str 
     message = f"배치 작업 '{job}'이(가) 실패했습니다: {error}"[:2000]
     base = f"job-failure:{job}:{run_id if run_id is not None else uuid.uuid4().hex[:16]}"
     data = {"event": "JOB_FAILED", "category": "STATISTICS", "job": job}
-    queued = 0
-    for email in job_owner_emails(settings, job):
-        queued += queue_delivery(
-            db,
-            channel="EMAIL",
-            address=email,
-            key=dedupe_key(base, "owner", "EMAIL", hashlib.sha256(email.lower().encode()).hexdigest()[:16]),
-            title=title,
-            message=message,
-            data=data,
-        )
-    if settings.slack_webhook_url:
-        queued += queue_delivery(
-            db,
-            channel="SLACK",
-            address=SLACK_ADDRESS,
-            key=dedupe_key(base, "owner", "SLACK"),
-            title=title,
-            message=message,
-            data=data,
-        )
-    return queued
+    return _queue_emails_and_slack(
+        db, job_owner_emails(settings, job), base=base, who="owner", title=title, message=message, data=data
+    )
 
 
 if alert_security_officers not in security.HANDLERS:
