@@ -22,7 +22,12 @@ from beachsaver.core.time import seoul_today
 from beachsaver.depots.models import CollectionDepot
 from beachsaver.reports.models import Contribution, Credit, Report, ReportArea
 from beachsaver.statistics import rollup, sql
-from beachsaver.statistics.models import StatisticsDaily, StatisticsDirtyDay, StatisticsRollupState
+from beachsaver.statistics.models import (
+    StatisticsDaily,
+    StatisticsDirtyDay,
+    StatisticsPersonTotal,
+    StatisticsRollupState,
+)
 from beachsaver.users.models import User
 from tests.factories import auth, make_image, make_team, make_user, token_for
 
@@ -76,6 +81,32 @@ def daily_rows(db: Session, **where: Any) -> list[dict[str, Any]]:
         found.append({k: v for k, v in values.items() if v not in (0, None) or k in where})
     db.commit()
     return sorted(found, key=_order)
+
+
+def person_totals(db: Session) -> dict[tuple[Any, ...], tuple[int, ...]]:
+    """The per-person totals, and the same sums computed from the ``user`` rows: both must be
+    equal (checked by ``assert_person_totals``)."""
+    t = StatisticsPersonTotal
+    figures = ("day_rows", *rollup.FIGURE_COLUMNS)
+    found = {
+        (r.org_id, r.user_id, r.report_type): tuple(int(getattr(r, c)) for c in figures)
+        for r in db.execute(select(t)).scalars()
+    }
+    db.commit()
+    return found
+
+
+def assert_person_totals(db: Session) -> None:
+    d = StatisticsDaily
+    who = func.coalesce(d.user_id, 0)
+    stmt = (
+        select(d.org_id, who, d.report_type, func.count(), *(func.sum(getattr(d, c)) for c in rollup.FIGURE_COLUMNS))
+        .where(d.grain == "user")
+        .group_by(d.org_id, who, d.report_type)
+    )
+    expected = {(r[0], r[1], r[2]): tuple(int(v) for v in r[3:]) for r in db.execute(stmt)}
+    db.commit()
+    assert expected and person_totals(db) == expected
 
 
 def _order(v: dict[str, Any]) -> tuple[Any, ...]:
@@ -284,6 +315,7 @@ def test_rolled_up_answers_equal_live_on_generated_data(
     count = db.execute(select(func.count()).select_from(StatisticsDaily)).scalar_one()
     db.commit()
     assert count > 0
+    assert_person_totals(db)
     assert answers(client, city, requests) == before
     assert_same_as_live(client, platform, [{**g} for g in GROUPINGS] + [{"org_id": data.other_city.id}], monkeypatch)
 
@@ -321,6 +353,7 @@ def test_rolled_up_answers_equal_live_on_generated_data(
 
     assert roll(app) > 0
     assert [m for m in marks(db) if m[0] < today] == []
+    assert_person_totals(db)
     assert_same_as_live(client, city, requests, monkeypatch)
 
 
@@ -445,15 +478,17 @@ def test_reruns_are_idempotent_and_the_job_runs(app: Any, data: Data, db: Sessio
 
     first = jobs.run(app.state.runtime, "rollup")
     assert first.outcome == "SUCCESS" and first.rows > 0
-    snapshot = daily_rows(db)
-    assert snapshot
+    snapshot, totals = daily_rows(db), person_totals(db)
+    assert snapshot and totals
+    assert_person_totals(db)
     again = jobs.run(app.state.runtime, "rollup")
     assert again.outcome == "SUCCESS" and again.rows == 0 and again.run_id is None
     assert daily_rows(db) == snapshot
-    # recomputing days already rolled up replaces their rows
+    # recomputing days already rolled up replaces their rows, and the totals stay the same
     rollup.roll_days(db, [date(2026, 3, 20) + timedelta(days=i) for i in range(50)])
     db.commit()
     assert daily_rows(db) == snapshot
+    assert person_totals(db) == totals
     import beachsaver.cli as cli_module
 
     with pytest.MonkeyPatch.context() as m:
@@ -580,3 +615,52 @@ def test_scope_is_respected(
     assert [(r["org_id"], r["investigation_reports"]) for r in x_rows] == [(data.district_x.id, 1)]
     refused = client.get("/api/statistics", params={"org_id": data.district_a.id}, headers=other)
     assert refused.status_code == 404
+
+
+def test_all_time_by_person_reads_the_per_person_totals(
+    app: Any, client: TestClient, data: Data, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    roll(app)
+    admin = data.h("city_admin")
+    calls: list[list[Any]] = []
+    totals = rollup._person_totals
+
+    def spy(w: Any, stale: list[Any]) -> Any:
+        calls.append(stale)
+        return totals(w, stale)
+
+    monkeypatch.setattr(rollup, "_person_totals", spy)
+    everyone = {"group_by": "user"}
+    by_type = {"group_by": "user", "type": "CLEANING"}
+    assert_same_as_live(client, admin, [everyone, by_type], monkeypatch)
+    assert calls == [[], []]
+    # a beach filter or a start date reads the daily rows
+    calls.clear()
+    assert_same_as_live(
+        client,
+        admin,
+        [{**everyone, "beach_id": data.beaches["A1"].id}, {**everyone, "from": "2026-04-01"}],
+        monkeypatch,
+    )
+    assert calls == []
+
+    # every report of one author rejected: the marked days are read live and their stale daily
+    # rows taken off the totals; the author's own group is gone
+    author = data.reports["R1"].user_id
+    gone = list(
+        db.execute(
+            select(Report).where(Report.user_id == author, Report.status.in_(["SUBMITTED", "APPROVED"]))
+        ).scalars()
+    )
+    assert gone
+    for report in gone:
+        report.status = "REJECTED"
+    db.commit()
+    assert_same_as_live(client, admin, [everyone, by_type], monkeypatch)
+    assert len(calls) == 2 and calls[0]  # stale days subtracted
+    roll(app)
+    assert_person_totals(db)
+    assert all(row[0] > 0 for row in person_totals(db).values())  # no empty totals are kept
+    calls.clear()
+    assert_same_as_live(client, admin, [everyone, by_type], monkeypatch)
+    assert calls == [[], []]

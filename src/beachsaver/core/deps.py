@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from beachsaver.auth.models import AuthSession
@@ -125,16 +126,20 @@ def _load_principal(request: Request, db: Session, *, allow_pending: bool) -> Pr
         session_id = int(claims["sid"])
     except (TypeError, ValueError):
         raise errors.Unauthenticated("invalid_token") from None
-    auth_session = db.get(AuthSession, session_id)
-    if auth_session is None or auth_session.revoked_at is not None or auth_session.user_id != user_id:
+    # The session, its account and the account's organisation in one statement (every request).
+    found = db.execute(
+        select(User, Organization)
+        .join(Organization, Organization.id == User.org_id)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(AuthSession.id == session_id, User.id == user_id, AuthSession.revoked_at.is_(None))
+    ).first()
+    if found is None:
         raise errors.Unauthenticated("invalid_token")
-    user = db.get(User, user_id)
-    if user is None or user.status not in (UserStatus.ACTIVE, UserStatus.PENDING_APPROVAL):
+    user, org = found
+    if user.status not in (UserStatus.ACTIVE, UserStatus.PENDING_APPROVAL):
         raise errors.Unauthenticated("invalid_token")
     if user.status == UserStatus.PENDING_APPROVAL and not allow_pending:
         raise errors.Forbidden("pending_approval")
-    org = db.get(Organization, user.org_id)
-    assert org is not None
     if user.role in ADMIN_ROLES and (request.method, request.url.path) not in PASSWORD_EXEMPT:
         profile = user.admin_profile
         max_age = timedelta(days=runtime.settings.password_max_age_days)

@@ -18,7 +18,23 @@ from beachsaver.depots.models import CollectionDepot
 from beachsaver.reports.models import Report
 
 
-class StatisticsDaily(Base):
+class FigureColumns:
+    """The additive figures of the roll-up's tables (``rollup.FIGURE_COLUMNS``)."""
+
+    investigation_reports: Mapped[int] = mapped_column(Integer, default=0)
+    cleaning_reports: Mapped[int] = mapped_column(Integer, default=0)
+    collection_requests: Mapped[int] = mapped_column(Integer, default=0)
+    litres_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    kg_cleaned_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    kg_collected_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    depots_waiting: Mapped[int] = mapped_column(Integer, default=0)
+    depots_collected: Mapped[int] = mapped_column(Integer, default=0)
+    collection_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    collections_timed: Mapped[int] = mapped_column(Integer, default=0)
+    volunteer_hours_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class StatisticsDaily(FigureColumns, Base):
     """Additive figures of one Seoul day at one grain (``grain``):
 
     - ``org``: per organisation (period and org breakdowns without a beach filter);
@@ -52,22 +68,29 @@ class StatisticsDaily(Base):
     team_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
     user_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
     trash_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    investigation_reports: Mapped[int] = mapped_column(Integer, default=0)
-    cleaning_reports: Mapped[int] = mapped_column(Integer, default=0)
-    collection_requests: Mapped[int] = mapped_column(Integer, default=0)
-    litres_cents: Mapped[int] = mapped_column(BigInteger, default=0)
-    kg_cleaned_cents: Mapped[int] = mapped_column(BigInteger, default=0)
-    kg_collected_cents: Mapped[int] = mapped_column(BigInteger, default=0)
-    depots_waiting: Mapped[int] = mapped_column(Integer, default=0)
-    depots_collected: Mapped[int] = mapped_column(Integer, default=0)
-    collection_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
-    collections_timed: Mapped[int] = mapped_column(Integer, default=0)
-    volunteer_hours_cents: Mapped[int] = mapped_column(BigInteger, default=0)
 
     __table_args__ = (
         Index("ix_statistics_daily_grain_beach_id_day", "grain", "beach_id", "day"),
         {"sqlite_with_rowid": False},
     )
+
+
+class StatisticsPersonTotal(FigureColumns, Base):
+    """The ``user`` grain's rows of every rolled-up day summed per organisation, person and report
+    type (no day, no beach): what an all-time breakdown by person reads instead of millions of
+    daily rows. Kept equal to those sums in the transaction that replaces daily rows
+    (``rollup.roll_days``: the old rows subtracted, the new ones added); ``day_rows`` counts
+    the daily rows summed, so a total whose rows are all gone (0) stands for no group.
+    ``user_id`` 0 stands for a figure attributed to no one (a primary key holds no NULL)."""
+
+    __tablename__ = "statistics_person_totals"
+
+    org_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    report_type: Mapped[str] = mapped_column(String(24), primary_key=True)
+    day_rows: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
 
 class StatisticsDirtyDay(Base):

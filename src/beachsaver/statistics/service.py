@@ -253,7 +253,7 @@ def figures(db: Session, f: Filters, group_by: GroupBy, period: Period) -> dict[
         for key, slots in live.items():
             agg.merge(acc[_normal(key[0], group_by, period)], slots)
     if plan.rolled:
-        for key, slots in rollup.read(db, f.window([]), plan.rolled, group_by, period).items():
+        for key, slots in rollup.read(db, f.window([]), plan.rolled, group_by, period, plan.rolled_through).items():
             normal = _normal(key[0], group_by, period)
             if normal in acc:
                 agg.merge(acc[normal], slots)
