@@ -120,7 +120,7 @@ def demo(
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Check the audit chain; exit 1 naming every edited or removed entry."""
+    """Check the sealed audit chain; exit 1 naming every edited or removed entry."""
     from beachsaver.audit.service import verify_chain
     from beachsaver.core.db import session_scope
     from beachsaver.core.runtime import build_runtime
@@ -130,6 +130,8 @@ def audit_verify() -> None:
         result = verify_chain(db)
     for problem in result.problems:
         typer.echo(problem)
+    if result.unsealed:
+        typer.echo(f"{result.unsealed} entries not sealed yet (the worker seals them within seconds)")
     typer.echo(f"checked {result.checked} entries: {'OK' if result.ok else 'TAMPERED'}")
     raise typer.Exit(0 if result.ok else 1)
 

@@ -25,6 +25,22 @@ from tests.factories import make_user
 PHONE = "01012345678"
 
 
+def sealed_chain(db: Any) -> audit.VerifyResult:
+    """Seal everything committed, then verify: the chain must hold every entry."""
+    db.commit()
+    audit.seal_all(runtime_of(db).session_factory)
+    result = audit.verify_chain(db)
+    db.rollback()
+    assert result.unsealed == 0 and result.checked == db_count(db), result
+    return result
+
+
+def db_count(db: Any) -> int:
+    value = len(audit_entries(db))
+    db.rollback()
+    return value
+
+
 def test_phone_sign_in_success_is_recorded(client: TestClient, db: Any) -> None:
     user = make_worker(db, PHONE)
     client.post("/api/auth/login", json={"phone": PHONE})
@@ -159,8 +175,7 @@ def test_masked_values_survive_storage_unchanged(client: TestClient, db: Any) ->
         "1": "int key",
         "tags": ["a", "b"],
     }
-    assert audit.verify_chain(db).ok
-    db.rollback()
+    assert sealed_chain(db).ok
 
 
 def test_raw_phones_never_reach_the_log(client: TestClient, db: Any) -> None:
@@ -218,14 +233,13 @@ def test_a_failed_savepoint_keeps_earlier_entries(client: TestClient, db: Any) -
         pass
     with db.begin_nested():
         audit.record(db, "TEST_IN_KEPT_SAVEPOINT", actor_id=None, org_id=district.id)
-    # Releasing a savepoint writes nothing yet: the chain head is taken at the real commit.
+    # Releasing a savepoint writes nothing yet: entries are inserted at the real commit.
     assert db.info.get("audit_pending")
     db.commit()
     assert count(db, "TEST_BEFORE_SAVEPOINT") == 1
     assert count(db, "TEST_IN_SAVEPOINT") == 0
     assert count(db, "TEST_IN_KEPT_SAVEPOINT") == 1
-    assert audit.verify_chain(db).ok
-    db.rollback()
+    assert sealed_chain(db).ok
 
 
 def test_a_session_committing_twice_keeps_the_chain(client: TestClient, db: Any) -> None:
@@ -239,10 +253,11 @@ def test_a_session_committing_twice_keeps_the_chain(client: TestClient, db: Any)
         session.commit()
     entries = audit_entries(db)
     assert [e.action for e in entries] == ["TEST_FIRST", "TEST_OTHER", "TEST_SECOND"]
-    assert [e.id for e in entries] == [1, 2, 3]
-    result = audit.verify_chain(db)
-    db.rollback()
+    assert [e.id for e in entries] == sorted(e.id for e in entries)
+    result = sealed_chain(db)
     assert result.ok, result.problems
+    assert [e.seq for e in audit_entries(db)] == [1, 2, 3]
+    db.rollback()
 
 
 def test_entries_of_a_request_that_fails_are_dropped(client: TestClient, db: Any) -> None:

@@ -104,6 +104,9 @@ def test_audit_export_package(app: Any, db: Any, tmp_path: Any, monkeypatch: Any
     assert manifest["chain_ok"] is True and manifest["entries"] >= 1
     assert manifest["files"]["audit.jsonl"] == hashlib.sha256(body).hexdigest()
     assert b"01012345678" not in body
+    # the package seals what is committed first: every entry in it carries its place in the chain
+    entries = [json.loads(line) for line in body.decode().splitlines()]
+    assert entries and all(e["seq"] is not None and e["hash"] is not None for e in entries)
     naive = CliRunner().invoke(cli.app, ["audit", "export", "--from", "2026-01-01T00:00:00"])
     assert naive.exit_code == 2
 

@@ -182,3 +182,20 @@ def test_in_process_default_follows_the_database(app: Any) -> None:
     assert loop.in_process_enabled(mysql.model_copy(update={"worker_in_process": True})) is True
     assert loop.in_process_enabled(sqlite.model_copy(update={"worker_in_process": False})) is False
     assert loop.interval_s(s) == 5.0
+
+
+def test_each_round_seals_the_audit_entries_committed_since(app: Any, db: Any) -> None:
+    from beachsaver.audit import service as audit
+    from beachsaver.audit.models import AuditEntry
+
+    for i in range(3):
+        audit.record(db, "TEST_BEFORE_ROUND", actor_id=None, after={"i": i})
+        db.commit()
+    unsealed = select(AuditEntry.id).where(AuditEntry.seq.is_(None))
+    assert len(db.execute(unsealed).all()) == 3
+    db.commit()
+    loop.tick(app.state.runtime)
+    assert db.execute(unsealed).all() == []
+    result = audit.verify_chain(db)
+    db.commit()
+    assert result.ok and result.checked == 3 and result.unsealed == 0

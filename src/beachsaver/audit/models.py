@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String
+from sqlalchemy import JSON, BigInteger, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from beachsaver.core.db import Base, BigId, UTCDateTime
@@ -11,7 +11,12 @@ from beachsaver.core.time import utcnow
 
 
 class AuditEntry(Base):
-    """Append-only, hash-chained: ``hash = sha256(prev_hash + canonical(entry))``."""
+    """Append-only, hash-chained: ``hash = sha256(prev_hash + canonical(entry))``.
+
+    An entry is inserted unsealed (``seq``, ``prev_hash`` and ``hash`` NULL) in the transaction
+    of the change it records; the sealer (``service.seal``: the worker every few seconds, the
+    ``audit-seal`` job) chains the committed unsealed entries in id order, numbering them
+    ``seq`` 1, 2, 3… with no gap. See docs/decisions.md D40."""
 
     __tablename__ = "audit_entries"
 
@@ -26,8 +31,9 @@ class AuditEntry(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     trace_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     __table_args__ = (
         Index("ix_audit_entries_org_id_id", "org_id", "id"),
@@ -38,7 +44,9 @@ class AuditEntry(Base):
 
 
 class AuditHead(Base):
-    """Single row locked while appending, so the chain stays linear under concurrency."""
+    """The end of the chain, one row, locked by the sealer while it seals: ``last_id`` is the
+    ``seq`` of the last sealed entry (its id, for entries sealed before migration 0008, when
+    every writer sealed its own entries), ``last_hash`` its hash."""
 
     __tablename__ = "audit_head"
 

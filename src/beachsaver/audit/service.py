@@ -1,9 +1,11 @@
 """The audit log: append-only, hash-chained, masked.
 
 ``record`` queues an entry on the session; just before the (root) transaction commits, the
-queued entries are chained under a lock on the single ``audit_head`` row (so the chain stays
-linear across processes) and inserted with ids taken from the head. Holding that lock only for
-the last moment of a transaction keeps writers from queueing behind one another for long.
+queued entries are inserted, unsealed. ``seal`` (the worker every few seconds, the
+``audit-seal`` job, the evidence package) chains the committed unsealed entries in id order
+under a lock on the single ``audit_head`` row, numbering them ``seq`` without gaps, so writers
+never wait on one another for the chain (docs/decisions.md D40). ``verify_chain`` walks the
+sealed entries and reports how many are not sealed yet.
 
 Savepoints: entries recorded inside a savepoint that rolls back are dropped with it; entries
 recorded before it stay queued for the enclosing transaction. A savepoint's release does not
@@ -20,12 +22,13 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from beachsaver.audit.models import AuditEntry, AuditHead
 from beachsaver.core.context import client_ip
+from beachsaver.core.db import session_scope
 from beachsaver.core.time import iso_z, to_utc, utcnow
 from beachsaver.core.trace import current_trace_id
 
@@ -196,7 +199,7 @@ def _create_head_mysql(bind: Engine | Connection) -> None:
 
     engine = bind.engine if isinstance(bind, Connection) else bind
     with engine.begin() as conn:
-        last = conn.execute(select(func.max(AuditEntry.id))).scalar() or 0
+        last = conn.execute(select(func.max(AuditEntry.seq))).scalar() or 0
         conn.execute(mysql_insert(AuditHead).prefix_with("IGNORE").values(id=HEAD_ID, last_id=last, last_hash=GENESIS))
 
 
@@ -210,7 +213,7 @@ def _head_for_update(db: Session) -> AuditHead:
         _create_head_mysql(bind)
         return db.execute(stmt).scalar_one()
     # SQLite: writers are serialised by BEGIN IMMEDIATE, so nobody can race us here.
-    last = db.execute(select(func.max(AuditEntry.id))).scalar() or 0
+    last = db.execute(select(func.max(AuditEntry.seq))).scalar() or 0
     head = AuditHead(id=HEAD_ID, last_id=last, last_hash=GENESIS)
     db.add(head)
     db.flush()
@@ -252,27 +255,59 @@ def _append_pending(db: Session) -> None:
     if not pending:
         return
     _resolve_org_ids(db, pending)
+    # One executemany, no ids read back: the entries' ids are the table's own.
+    db.execute(
+        insert(AuditEntry),
+        [
+            {
+                "at": item.at.replace(microsecond=(item.at.microsecond // 1000) * 1000),
+                "actor_id": item.actor_id,
+                "action": item.action,
+                "target_type": item.target_type,
+                "target_id": item.target_id,
+                "org_id": item.org_id,
+                "before": item.before,
+                "after": item.after,
+                "trace_id": item.trace_id,
+                "ip": item.ip,
+            }
+            for item in pending
+        ],
+    )
+
+
+#: Entries sealed per transaction of ``seal``.
+SEAL_BATCH = 2000
+
+
+def seal(db: Session, limit: int = SEAL_BATCH) -> int:
+    """Chain up to ``limit`` committed unsealed entries, in id order, in the caller's
+    transaction (the head stays locked until it commits); returns how many."""
     head = _head_for_update(db)
-    for item in pending:
-        entry = AuditEntry(
-            id=head.last_id + 1,
-            at=item.at.replace(microsecond=(item.at.microsecond // 1000) * 1000),
-            actor_id=item.actor_id,
-            action=item.action,
-            target_type=item.target_type,
-            target_id=item.target_id,
-            org_id=item.org_id,
-            before=item.before,
-            after=item.after,
-            trace_id=item.trace_id,
-            ip=item.ip,
-            prev_hash=head.last_hash,
-        )
+    entries = (
+        db.execute(select(AuditEntry).where(AuditEntry.seq.is_(None)).order_by(AuditEntry.id).limit(limit))
+        .scalars()
+        .all()
+    )
+    for entry in entries:
+        entry.seq = head.last_id + 1
+        entry.prev_hash = head.last_hash
         entry.hash = chain_hash(head.last_hash, entry)
-        db.add(entry)
-        head.last_id = entry.id
+        head.last_id = entry.seq
         head.last_hash = entry.hash
     db.flush()
+    return len(entries)
+
+
+def seal_all(factory: sessionmaker[Session]) -> int:
+    """Seal everything committed so far, one transaction per batch; returns how many."""
+    total = 0
+    while True:
+        with session_scope(factory) as db:
+            done = seal(db)
+        total += done
+        if done < SEAL_BATCH:
+            return total
 
 
 def _inside(savepoint: SessionTransaction | None, ended: SessionTransaction) -> bool:
@@ -307,43 +342,48 @@ class VerifyResult:
     ok: bool
     checked: int
     problems: list[str]
+    #: Entries committed but not sealed yet (not a problem: the sealer chains them shortly).
+    unsealed: int = 0
 
 
 def verify_chain(db: Session, batch: int = 5000) -> VerifyResult:
-    """Walk the chain in id order; report edited entries, gaps and a head that does not match."""
+    """Walk the sealed entries in chain order; report edited entries, gaps and a head that does
+    not match, and count the entries not sealed yet."""
     problems: list[str] = []
     prev_hash = GENESIS
-    expected_id: int | None = None
+    expected: int | None = None
     checked = 0
-    last_id = 0
+    last = 0
     while True:
         rows = (
-            db.execute(select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch))
+            db.execute(select(AuditEntry).where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch))
             .scalars()
             .all()
         )
         if not rows:
             break
         for entry in rows:
-            if expected_id is not None and entry.id != expected_id:
-                problems.append(f"entries {expected_id}..{entry.id - 1} are missing")
-            if expected_id is None and entry.action == "AUDIT_CHECKPOINT":
-                prev_hash = entry.prev_hash  # verification starts at the pruning checkpoint
+            seq = int(entry.seq or 0)
+            if expected is not None and seq != expected:
+                problems.append(f"entries {expected}..{seq - 1} are missing")
+            if expected is None and entry.action == "AUDIT_CHECKPOINT":
+                prev_hash = entry.prev_hash or GENESIS  # verification starts at the pruning checkpoint
             if entry.prev_hash != prev_hash:
                 problems.append(f"entry {entry.id}: link to the previous entry is broken")
-            if chain_hash(entry.prev_hash, entry) != entry.hash:
+            if entry.prev_hash is None or chain_hash(entry.prev_hash, entry) != entry.hash:
                 problems.append(f"entry {entry.id}: content does not match its hash (edited)")
-            prev_hash = entry.hash
-            expected_id = entry.id + 1
-            last_id = entry.id
+            prev_hash = entry.hash or ""
+            expected = seq + 1
+            last = seq
             checked += 1
         db.expunge_all()
+    unsealed = int(db.execute(select(func.count()).where(AuditEntry.seq.is_(None))).scalar_one())
     head = db.get(AuditHead, HEAD_ID)
     if head is None:
         if checked:
             problems.append("the chain head is missing")
-    elif head.last_id != last_id:
-        problems.append(f"the chain head expects entry {head.last_id} but the last entry is {last_id} (removed)")
+    elif head.last_id != last:
+        problems.append(f"the chain head expects entry {head.last_id} but the last entry is {last} (removed)")
     elif checked and head.last_hash != prev_hash:
         problems.append("the chain head does not match the last entry")
-    return VerifyResult(ok=not problems, checked=checked, problems=problems)
+    return VerifyResult(ok=not problems, checked=checked, problems=problems, unsealed=unsealed)

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from beachsaver.audit.models import AuditEntry
-from beachsaver.audit.service import verify_chain
+from beachsaver.audit.service import seal_all, verify_chain
 from beachsaver.core.db import session_scope
 from beachsaver.core.runtime import Runtime
 from beachsaver.core.time import iso_z, utcnow
@@ -24,6 +24,7 @@ def export_audit(runtime: Runtime, start: datetime | None, end: datetime | None,
     out_dir = out_dir or runtime.settings.data_dir / "evidence"
     out_dir.mkdir(parents=True, exist_ok=True)
     lines: list[str] = []
+    seal_all(runtime.session_factory)  # the package carries a chain with everything committed so far
     with session_scope(runtime.session_factory) as db:
         stmt = select(AuditEntry).order_by(AuditEntry.id)
         if start is not None:
@@ -45,6 +46,7 @@ def export_audit(runtime: Runtime, start: datetime | None, end: datetime | None,
                         "after": entry.after,
                         "trace_id": entry.trace_id,
                         "ip": entry.ip,
+                        "seq": entry.seq,
                         "prev_hash": entry.prev_hash,
                         "hash": entry.hash,
                     },
@@ -57,6 +59,7 @@ def export_audit(runtime: Runtime, start: datetime | None, end: datetime | None,
         "verification.txt": (
             f"checked {verification.checked} entries: {'OK' if verification.ok else 'TAMPERED'}\n"
             + "".join(f"{p}\n" for p in verification.problems)
+            + (f"{verification.unsealed} entries not sealed yet\n" if verification.unsealed else "")
         ).encode(),
     }
     manifest = {

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
+from beachsaver.audit import service as audit
 from beachsaver.config import Settings
 from beachsaver.core.db import is_sqlite, session_scope
 from beachsaver.core.runtime import Runtime
@@ -40,10 +41,12 @@ def in_process_enabled(settings: Settings) -> bool:
 
 
 def tick(runtime: Runtime, stop: threading.Event | None = None) -> int:
-    """One round: deliver everything due (batch by batch), refresh the queue gauge, retry
-    spooled direct alerts. Returns the deliveries attempted."""
+    """One round: seal the audit entries committed since the last round, deliver everything due
+    (batch by batch), refresh the queue gauge, retry spooled direct alerts. Returns the
+    deliveries attempted."""
     settings = runtime.settings
     batch = max(int(setting(settings, "notify_batch_size", 50)), 1)
+    audit.seal_all(runtime.session_factory)
     total = 0
     while stop is None or not stop.is_set():
         done = delivery.deliver_pending(runtime.session_factory, settings, batch)
