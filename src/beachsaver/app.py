@@ -109,6 +109,16 @@ def startup_tasks(runtime: Runtime) -> None:
         user_service.bootstrap_platform_admin(db)
 
 
+#: Requests inside one process at once unless configured (D35, D41): the handlers are Python,
+#: bound by the CPU and the GIL, and a few threads at a time serve more than many.
+DEFAULT_ADMISSION = 4
+
+
+def admission_limit(settings: Settings) -> int:
+    """``BEACHSAVER_ADMISSION_LIMIT``, else the smaller of the pool's size and DEFAULT_ADMISSION."""
+    return settings.admission_limit or min(settings.db_pool_size, DEFAULT_ADMISSION)
+
+
 def create_app(
     settings: Settings | None = None, *, run_startup: bool = True, configure_logging: bool = False
 ) -> FastAPI:
@@ -204,7 +214,7 @@ def create_app(
     from beachsaver.ops.switches import SwitchMiddleware
 
     app.add_middleware(SwitchMiddleware, runtime=runtime)
-    app.add_middleware(AdmissionLimit, limit=settings.admission_limit or settings.db_pool_size)
+    app.add_middleware(AdmissionLimit, limit=admission_limit(settings))
     app.add_middleware(SecurityHeadersAndMetrics, hsts=settings.env == "prod")
     app.add_middleware(TraceMiddleware)
     return app

@@ -77,6 +77,7 @@ def _admission_limits(app: FastAPI) -> list[int]:
 
 def test_the_service_runs_behind_the_limit_of_its_settings(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'limit.db'}"
-    assert _admission_limits(create_app(make_settings(url, tmp_path, db_pool_size=7))) == [7]
-    configured = make_settings(url, tmp_path, db_pool_size=7, admission_limit=3)
-    assert _admission_limits(create_app(configured)) == [3]
+    assert _admission_limits(create_app(make_settings(url, tmp_path, db_pool_size=7))) == [4]
+    assert _admission_limits(create_app(make_settings(url, tmp_path, db_pool_size=3))) == [3]
+    configured = make_settings(url, tmp_path, db_pool_size=7, admission_limit=6)
+    assert _admission_limits(create_app(configured)) == [6]
