@@ -48,7 +48,7 @@ class AdmissionLimit:
     checkout times out and answers 503 DB_UNAVAILABLE. Queued here instead, a request waits on
     the event loop (no thread, no connection); with ``limit`` at most the pool's size the
     checkout never waits, and the few threads that run at once do not fight over the GIL (a
-    thread that holds the audit head's row lock gets its CPU back quickly).
+    thread that holds a row lock gets its CPU back quickly; app.DEFAULT_ADMISSION, D41).
 
     A request that waits longer than ``queue_timeout_s`` is answered 503 ``DB_UNAVAILABLE``
     with ``Retry-After``, as the pool's checkout time-out answered before, only sooner and

@@ -512,14 +512,13 @@ def _add_person_totals(db: Session, ranges: list[DayRange], sign: int) -> None:
     per-person totals: one ``INSERT … SELECT`` that adds to the rows already there."""
     t, d = StatisticsPersonTotal, StatisticsDaily
     who = func.coalesce(d.user_id, 0)
-    signed = (lambda value: value) if sign > 0 else (lambda value: -value)
     rows = (
         select(
             d.org_id,
             who.label("user_id"),
             d.report_type,
-            signed(func.count()).label("day_rows"),
-            *(signed(func.sum(getattr(d, c))).label(c) for c in FIGURE_COLUMNS),
+            (sign * func.count()).label("day_rows"),
+            *((sign * func.sum(getattr(d, c))).label(c) for c in FIGURE_COLUMNS),
         )
         .where(d.grain == "user", day_condition(d.day, ranges))
         .group_by(d.org_id, who, d.report_type)
