@@ -13,6 +13,7 @@ from beachsaver.messaging.models import DevMessage
 from beachsaver.notifications import service
 from beachsaver.notifications.models import Delivery, Notification
 from beachsaver.notifications.service import NotifyEvent
+from tests.statements import counting
 
 
 def events(people: dict[str, Any]) -> list[NotifyEvent]:
@@ -212,7 +213,6 @@ def test_notify_many_writes_what_one_notify_per_event_writes(db: Any, people: di
 
 
 def test_notify_many_is_one_round_of_statements(db: Any, app: Any, people: dict[str, Any]) -> None:
-    from sqlalchemy import event
 
     specs = [
         NotifyEvent(
@@ -227,17 +227,8 @@ def test_notify_many_is_one_round_of_statements(db: Any, app: Any, people: dict[
         )
         for i in range(40)
     ]
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "feature_switches" not in statement and not statement.startswith("BEGIN"):
-            statements.append(statement)
-
-    event.listen(app.state.runtime.engine, "before_cursor_execute", count)
-    try:
+    with counting(app.state.runtime.engine) as statements:
         created = service.notify_many(db, specs)
-    finally:
-        event.remove(app.state.runtime.engine, "before_cursor_execute", count)
     db.commit()
     assert [len(c) for c in created] == [3] * 40
     # users (+ their profiles), known markers, ids, notifications, devices, known outbox keys,

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from beachsaver.audit.models import AuditEntry
 from beachsaver.core.time import utcnow
@@ -24,6 +24,7 @@ from beachsaver.notifications.models import Notification
 from beachsaver.reports.models import Report, ReportArea
 from beachsaver.statistics.models import StatisticsDirtyDay
 from beachsaver.statistics.rollup import seoul_day
+from tests.statements import counting as count_statements
 
 from .conftest import World
 from .test_reports import investigation
@@ -76,18 +77,14 @@ def watch(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Statements]]:
 def counting(engine: Any, current: list[Statements]) -> Iterator[Statements]:
     statements = Statements()
 
-    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        # the kill-switch cache reloads on a timer in its own transaction; not the request's work
-        if "feature_switches" in statement or statement.startswith("BEGIN"):
-            return
+    def record(statement: str) -> None:
         (statements.inside_notify if statements.depth else statements.outside_notify).append(statement)
 
     current.append(statements)
-    event.listen(engine, "before_cursor_execute", listener)
     try:
-        yield statements
+        with count_statements(engine, record):
+            yield statements
     finally:
-        event.remove(engine, "before_cursor_execute", listener)
         current.remove(statements)
 
 

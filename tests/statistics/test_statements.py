@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from beachsaver.core.enums import CleanerType, Role
 from beachsaver.reports.models import Contribution, Credit
 from tests.factories import make_beach, make_team, make_user
+from tests.statements import counting
 
 from .conftest import Data, add_depot, add_report, kst
 
@@ -44,23 +42,6 @@ REQUESTS: list[tuple[str, dict[str, Any], str]] = [
     ("/api/users/me/performance", {}, "lead_a"),
     ("/api/users/me/performance", {}, "col_a"),
 ]
-
-
-@contextmanager
-def counting(engine: Any) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        # the kill-switch cache reloads on a timer, independently of the request (its own
-        # transaction: BEGIN, SELECT feature_switches); transaction control is not a query
-        if "feature_switches" not in statement and not statement.startswith("BEGIN"):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
 
 
 def measure(client: TestClient, data: Data, engine: Any) -> dict[str, int]:

@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
+from tests.statements import counting
 from tests.teams.conftest import World
 
 
@@ -183,41 +181,26 @@ def test_unknown_and_bad_ids(world: World) -> None:
         assert r.json()["error"]["details"][0]["field"] == "path.team_id"
 
 
-@contextmanager
-def count_queries(world: World) -> Iterator[list[str]]:
-    engine = world.client.app.state.runtime.engine  # type: ignore[attr-defined]
-    statements: list[str] = []
-
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-
-
 def test_list_has_no_n_plus_one(world: World) -> None:
     w = world
     w.create_team("T0")
     h = w.h(w.admin1)
-    with count_queries(w) as one:
+    with counting(w.client.app.state.runtime.engine) as one:
         assert w.client.get("/api/teams", headers=h).status_code == 200
     for i in range(1, 6):
         w.create_team(f"T{i}")
-    with count_queries(w) as six:
+    with counting(w.client.app.state.runtime.engine) as six:
         r = w.client.get("/api/teams", headers=h)
     assert len(r.json()["data"]) == 6
     assert len(six) == len(one)
 
     team_id = r.json()["data"][0]["id"]
-    with count_queries(w) as few:
+    with counting(w.client.app.state.runtime.engine) as few:
         assert len(w.members(team_id)) == 3
     extra = [w.cleaner(f"추가{i}") for i in range(5)]
     for user in extra:
         r = w.client.post(f"/api/teams/{team_id}/members", json={"user_id": user.id}, headers=h)
         assert r.status_code == 201
-    with count_queries(w) as many:
+    with counting(w.client.app.state.runtime.engine) as many:
         assert len(w.members(team_id)) == 8
     assert len(many) == len(few)

@@ -1,0 +1,69 @@
+"""One report's detail costs a bounded number of statements, whatever it holds (04 §2), and the
+request's account comes with its profiles in the statement that checks its session."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.factories import make_image
+from tests.statements import counting
+
+from .conftest import World
+from .test_reports import cleaning
+
+PROFILE_TABLES = re.compile(r"\bFROM\s+`?(admin_profiles|worker_profiles|vehicle_profiles)\b", re.IGNORECASE)
+
+#: at most: the session with its account, profiles and organisation; the team memberships; the
+#: report; its areas, images, depots, depot images, contributions, contribution images, credits,
+#: co-workers, the image records and the links (a part with no rows skips its children's look-up)
+DETAIL_STATEMENTS_AT_MOST = 13
+
+
+def _team_cleaning(client: TestClient, world: World, db: Any, areas: int, contributors: list[str]) -> int:
+    area = cleaning(world)["areas"][0]
+    body = cleaning(world, areas=[{**area, "area_name": f"구역{i}"} for i in range(areas)])
+    r = client.post("/api/reports", json=body, headers=world.h("leader"))
+    assert r.status_code == 201, r.text
+    report_id: int = r.json()["data"]["id"]
+    for who in contributors:
+        photo = make_image(db, getattr(world, who), "CLEANING_AFTER_AREA")
+        db.commit()
+        c = client.post(
+            f"/api/reports/{report_id}/contributions",
+            json={"note": who, "image_ids": [photo.id], "bags": 2, "kg": 3},
+            headers=world.h(who),
+        )
+        assert c.status_code == 201, c.text
+    done = client.patch(f"/api/reports/{report_id}", json={"status": "SUBMITTED"}, headers=world.h("leader"))
+    assert done.status_code == 200, done.text
+    return report_id
+
+
+def _detail(client: TestClient, world: World, report_id: int) -> tuple[dict[str, Any], list[str]]:
+    engine = client.app.state.runtime.engine  # type: ignore[attr-defined]
+    with counting(engine) as statements:
+        r = client.get(f"/api/reports/{report_id}", headers=world.h("leader"))
+    assert r.status_code == 200, r.text
+    return r.json()["data"], statements
+
+
+def test_detail_statements_do_not_grow_with_the_report(client: TestClient, world: World, db: Any) -> None:
+    small_doc, small = _detail(client, world, _team_cleaning(client, world, db, 1, ["member"]))
+    rich_doc, rich = _detail(client, world, _team_cleaning(client, world, db, 4, ["member", "volunteer"]))
+    assert (len(small_doc["areas"]), len(small_doc["contributions"])) == (1, 1)
+    assert (len(rich_doc["areas"]), len(rich_doc["contributions"]), len(rich_doc["credits"])) == (4, 2, 3)
+    assert len(rich) == len(small) <= DETAIL_STATEMENTS_AT_MOST, rich
+    assert not [s for s in rich + small if PROFILE_TABLES.search(s)]
+
+
+def test_principal_profiles_come_with_the_session(client: TestClient, world: World) -> None:
+    """An admin's password age is checked on its profile, loaded with the session: one statement."""
+    engine = client.app.state.runtime.engine  # type: ignore[attr-defined]
+    with counting(engine) as statements:
+        r = client.get("/api/users/me", headers=world.h("admin"))
+    assert r.status_code == 200, r.text
+    assert r.json()["data"]["id"] == world.admin.id
+    assert not [s for s in statements if PROFILE_TABLES.search(s)], statements
