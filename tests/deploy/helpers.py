@@ -57,6 +57,7 @@ ALARM_TABLE: dict[str, tuple[str, str, str | None, str]] = {
     "BatchJobFailed": ("notice", "job-owner", None, "job-owner-email"),
     "SignInLockout": ("critical", "security", None, "security-sms-slack"),
     "BackupTooOld": ("critical", "ops", None, "ops-sms-slack"),
+    "AuditSealingStalled": ("warning", "ops", None, "ops-slack"),
 }
 
 # Metrics of node-exporter that the rules and the dashboard use.

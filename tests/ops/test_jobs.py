@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from beachsaver.core.enums import Role
 from beachsaver.core.time import utcnow
@@ -125,3 +126,38 @@ def test_metrics_report_jobs_backups_and_pool_from_shared_state(app: Any, client
     ops_metrics.COLLECTOR._cached_at = 0.0
     text = client.get("/metrics").text
     assert 'beachsaver_job_last_success_timestamp_seconds{job="retention"}' in text
+
+
+def _gauge(text: str, name: str) -> float:
+    found = re.search(rf"^{name} (\S+)$", text, re.MULTILINE)
+    assert found is not None, name
+    return float(found.group(1))
+
+
+def test_metrics_report_audit_entries_the_worker_has_not_sealed(app: Any, client: Any, db: Any) -> None:
+    """A stopped sealer (the worker) shows as unsealed entries growing old (alert AuditSealingStalled)."""
+    from beachsaver.audit import service as audit
+    from beachsaver.audit.models import AuditEntry
+    from beachsaver.ops import metrics as ops_metrics
+
+    factory = app.state.runtime.session_factory
+    audit.seal_all(factory)  # whatever the fixtures recorded
+    ops_metrics.COLLECTOR._cached_at = 0.0
+    text = client.get("/metrics").text
+    assert _gauge(text, "beachsaver_audit_unsealed_entries") == 0
+    assert _gauge(text, "beachsaver_audit_oldest_unsealed_seconds") == 0
+    for action in ("TEST_FIRST", "TEST_SECOND"):
+        audit.record(db, action, actor_id=None)
+        db.commit()
+    first = db.execute(select(AuditEntry.id).where(AuditEntry.action == "TEST_FIRST")).scalar_one()
+    db.execute(update(AuditEntry).where(AuditEntry.id == first).values(at=utcnow() - timedelta(minutes=15)))
+    db.commit()
+    ops_metrics.COLLECTOR._cached_at = 0.0
+    text = client.get("/metrics").text
+    assert _gauge(text, "beachsaver_audit_unsealed_entries") == 2
+    assert 900 <= _gauge(text, "beachsaver_audit_oldest_unsealed_seconds") < 960
+    assert audit.seal_all(factory) == 2
+    ops_metrics.COLLECTOR._cached_at = 0.0
+    text = client.get("/metrics").text
+    assert _gauge(text, "beachsaver_audit_unsealed_entries") == 0
+    assert _gauge(text, "beachsaver_audit_oldest_unsealed_seconds") == 0

@@ -3,19 +3,34 @@ target, so every replica reports the same values, including runs made by other p
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from beachsaver.audit.models import AuditEntry
 from beachsaver.core.metrics import JOB_RUNS, SECURITY_EVENTS
 from beachsaver.core.runtime import Runtime
+from beachsaver.core.time import to_utc, utcnow
 from beachsaver.ops.models import JobSchedule
 
 CACHE_S = 30.0
+UNSEALED_DOC = "Audit entries committed but not chained yet (the worker seals them every few seconds)"
+OLDEST_UNSEALED_DOC = "Age of the oldest audit entry not chained yet (0: none)"
+
+
+def audit_backlog(runtime: Runtime) -> tuple[int, float]:
+    """The audit entries the sealer has not chained yet: how many, and the oldest one's age in
+    seconds (docs/decisions.md D40). A stopped worker shows as a growing age."""
+    with runtime.session_factory() as db:
+        count, oldest = db.execute(select(func.count(), func.min(AuditEntry.at)).where(AuditEntry.seq.is_(None))).one()
+        db.rollback()
+    age = max(0.0, (utcnow() - to_utc(oldest)).total_seconds()) if oldest is not None else 0.0
+    return int(count), round(age, 1)
 
 
 class OperationsCollector(Collector):
@@ -25,6 +40,8 @@ class OperationsCollector(Collector):
         self._cached_at = 0.0
         self._jobs: dict[str, float] = {}
         self._backup_ts = 0.0
+        self._unsealed = 0
+        self._oldest_unsealed_s = 0.0
 
     def _refresh(self, runtime: Runtime) -> None:
         now = time.monotonic()
@@ -39,6 +56,8 @@ class OperationsCollector(Collector):
                 self._jobs = {name: at.timestamp() for name, at in rows if at is not None}
             except Exception:
                 pass
+            with contextlib.suppress(Exception):
+                self._unsealed, self._oldest_unsealed_s = audit_backlog(runtime)
             try:
                 from beachsaver.ops import backup
 
@@ -55,6 +74,8 @@ class OperationsCollector(Collector):
             )
             for name, doc in (
                 ("beachsaver_backup_last_success_timestamp_seconds", "Newest successful backup"),
+                ("beachsaver_audit_unsealed_entries", UNSEALED_DOC),
+                ("beachsaver_audit_oldest_unsealed_seconds", OLDEST_UNSEALED_DOC),
                 ("beachsaver_db_pool_size", "Connections the pool may hold"),
                 ("beachsaver_db_pool_in_use", "Connections checked out"),
             ):
@@ -71,6 +92,10 @@ class OperationsCollector(Collector):
             "beachsaver_backup_last_success_timestamp_seconds",
             "Newest successful backup (0: none yet)",
             value=self._backup_ts,
+        )
+        yield GaugeMetricFamily("beachsaver_audit_unsealed_entries", UNSEALED_DOC, value=self._unsealed)
+        yield GaugeMetricFamily(
+            "beachsaver_audit_oldest_unsealed_seconds", OLDEST_UNSEALED_DOC, value=self._oldest_unsealed_s
         )
         pool = runtime.engine.pool
         size = getattr(pool, "size", lambda: 1)() + max(0, getattr(pool, "_max_overflow", 0))
