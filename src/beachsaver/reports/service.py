@@ -15,7 +15,7 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import and_, delete, false, or_, select, update
+from sqlalchemy import Row, and_, bindparam, delete, false, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -126,66 +126,85 @@ def _f(value: Decimal | None) -> float | None:
     return float(value) if value is not None else None
 
 
+def _in_ids(column: Any) -> ColumnElement[bool]:
+    return column.in_(bindparam("ids", expanding=True))
+
+
+# The parts of reports, read as plain rows by statements built once (their cache keys are
+# memoised): no ORM objects, no statement construction per request.
+_IMAGE_LINKS = (
+    select(ReportImage.report_id, ReportImage.image_id, ReportImage.area_id)
+    .where(_in_ids(ReportImage.report_id))
+    .order_by(ReportImage.position)
+)
+_DEPOTS = (
+    select(*CollectionDepot.__table__.c).where(_in_ids(CollectionDepot.report_id)).order_by(CollectionDepot.position)
+)
+_DEPOT_IMAGES = (
+    select(DepotImage.depot_id, DepotImage.image_id).where(_in_ids(DepotImage.depot_id)).order_by(DepotImage.position)
+)
+_CONTRIBUTIONS = select(*Contribution.__table__.c).where(_in_ids(Contribution.report_id)).order_by(Contribution.id)
+_CONTRIBUTION_IMAGES = (
+    select(ContributionImage.contribution_id, ContributionImage.image_id)
+    .where(_in_ids(ContributionImage.contribution_id))
+    .order_by(ContributionImage.position)
+)
+_CREDITS = (
+    select(Credit.report_id, Credit.user_id, Credit.weight, Credit.share, Credit.kg)
+    .where(_in_ids(Credit.report_id))
+    .order_by(Credit.user_id)
+)
+_CO_WORKERS = select(ReportCoWorker.report_id, ReportCoWorker.user_id).where(_in_ids(ReportCoWorker.report_id))
+_LINKED_REPORTS = select(Report.id, Report.investigation_report_id, Report.cleaning_report_id, Report.type).where(
+    Report.deleted_at.is_(None),
+    or_(_in_ids(Report.investigation_report_id), _in_ids(Report.cleaning_report_id)),
+)
+
+
 def present_many(db: Session, reports: list[Report]) -> list[dict[str, Any]]:
     """Reports with every part, loaded in a fixed number of queries whatever the page size."""
     if not reports:
         return []
     ids = [r.id for r in reports]
-    images_by_report: dict[int, list[ReportImage]] = defaultdict(list)
-    links = db.execute(
-        select(ReportImage).where(ReportImage.report_id.in_(ids)).order_by(ReportImage.position)
-    ).scalars()
-    report_images = list(links)
-    depots = list(
-        db.execute(
-            select(CollectionDepot).where(CollectionDepot.report_id.in_(ids)).order_by(CollectionDepot.position)
-        ).scalars()
-    )
+    db.flush()  # the parts are read on the connection, past the session's autoflush
+    connection = db.connection()
+
+    def rows(statement: Any, keys: list[int]) -> list[Any]:
+        return list(connection.execute(statement, {"ids": keys})) if keys else []
+
+    report_images = rows(_IMAGE_LINKS, ids)
+    depots = rows(_DEPOTS, ids)
     depot_images: dict[int, list[int]] = defaultdict(list)
-    if depots:
-        for row in db.execute(
-            select(DepotImage).where(DepotImage.depot_id.in_([d.id for d in depots])).order_by(DepotImage.position)
-        ).scalars():
-            depot_images[row.depot_id].append(row.image_id)
-    contributions = list(
-        db.execute(select(Contribution).where(Contribution.report_id.in_(ids)).order_by(Contribution.id)).scalars()
-    )
+    for depot_id, image_id in rows(_DEPOT_IMAGES, [d.id for d in depots]):
+        depot_images[depot_id].append(image_id)
+    contributions = rows(_CONTRIBUTIONS, ids)
     contribution_images: dict[int, list[int]] = defaultdict(list)
-    if contributions:
-        for crow in db.execute(
-            select(ContributionImage)
-            .where(ContributionImage.contribution_id.in_([c.id for c in contributions]))
-            .order_by(ContributionImage.position)
-        ).scalars():
-            contribution_images[crow.contribution_id].append(crow.image_id)
-    credits = list(db.execute(select(Credit).where(Credit.report_id.in_(ids)).order_by(Credit.user_id)).scalars())
-    co_workers = list(db.execute(select(ReportCoWorker).where(ReportCoWorker.report_id.in_(ids))).scalars())
+    for contribution_id, image_id in rows(_CONTRIBUTION_IMAGES, [c.id for c in contributions]):
+        contribution_images[contribution_id].append(image_id)
+    credits = rows(_CREDITS, ids)
+    co_workers = rows(_CO_WORKERS, ids)
     image_ids = {ri.image_id for ri in report_images} | {i for v in depot_images.values() for i in v}
     images = (
         {img.id: img for img in db.execute(select(Image).where(Image.id.in_(image_ids))).scalars()} if image_ids else {}
     )
     cleaning_children: dict[int, int] = {}
     request_children: dict[int, list[int]] = defaultdict(list)
-    for child_id, inv_id, clean_id, child_type in db.execute(
-        select(Report.id, Report.investigation_report_id, Report.cleaning_report_id, Report.type).where(
-            Report.deleted_at.is_(None),
-            or_(Report.investigation_report_id.in_(ids), Report.cleaning_report_id.in_(ids)),
-        )
-    ):
+    for child_id, inv_id, clean_id, child_type in rows(_LINKED_REPORTS, ids):
         if child_type == ReportType.CLEANING and inv_id in ids:
             cleaning_children.setdefault(inv_id, child_id)
         if child_type == ReportType.COLLECTION_REQUEST and clean_id in ids:
             request_children[clean_id].append(child_id)
 
+    images_by_report: dict[int, list[Any]] = defaultdict(list)
     for ri in report_images:
         images_by_report[ri.report_id].append(ri)
-    depots_by_report: dict[int, list[CollectionDepot]] = defaultdict(list)
+    depots_by_report: dict[int, list[Any]] = defaultdict(list)
     for depot in depots:
         depots_by_report[depot.report_id].append(depot)
-    contributions_by_report: dict[int, list[Contribution]] = defaultdict(list)
+    contributions_by_report: dict[int, list[Any]] = defaultdict(list)
     for c in contributions:
         contributions_by_report[c.report_id].append(c)
-    credits_by_report: dict[int, list[Credit]] = defaultdict(list)
+    credits_by_report: dict[int, list[Any]] = defaultdict(list)
     for cr in credits:
         credits_by_report[cr.report_id].append(cr)
     coworkers_by_report: dict[int, list[int]] = defaultdict(list)
@@ -291,8 +310,9 @@ def present(db: Session, report: Report) -> dict[str, Any]:
 
 
 def present_depot(
-    db: Session, depot: CollectionDepot, image_ids: list[int], images: dict[int, Image] | None = None
+    db: Session, depot: CollectionDepot | Row[Any], image_ids: list[int], images: dict[int, Image] | None = None
 ) -> dict[str, Any]:
+    """A depot (an ORM object or a row of its table) as the wire format has it."""
     photo_url = None
     if image_ids:
         image = (images or {}).get(image_ids[0]) or db.get(Image, image_ids[0])
