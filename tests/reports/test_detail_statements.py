@@ -55,8 +55,21 @@ def test_detail_statements_do_not_grow_with_the_report(client: TestClient, world
     rich_doc, rich = _detail(client, world, _team_cleaning(client, world, db, 4, ["member", "volunteer"]))
     assert (len(small_doc["areas"]), len(small_doc["contributions"])) == (1, 1)
     assert (len(rich_doc["areas"]), len(rich_doc["contributions"]), len(rich_doc["credits"])) == (4, 2, 3)
+    assert [a["area_name"] for a in rich_doc["areas"]] == ["구역0", "구역1", "구역2", "구역3"]
     assert len(rich) == len(small) <= DETAIL_STATEMENTS_AT_MOST, rich
     assert not [s for s in rich + small if PROFILE_TABLES.search(s)]
+
+
+def test_a_page_of_reports_has_each_ones_areas_in_order(client: TestClient, world: World, db: Any) -> None:
+    """A page reads every report's areas in one statement, each report's in its own order."""
+    ids = [_team_cleaning(client, world, db, n, []) for n in (3, 1, 2)]
+    engine = client.app.state.runtime.engine  # type: ignore[attr-defined]
+    with counting(engine) as statements:
+        r = client.get("/api/reports", params={"type": "CLEANING"}, headers=world.h("leader"))
+    assert r.status_code == 200, r.text
+    names = {doc["id"]: [a["area_name"] for a in doc["areas"]] for doc in r.json()["data"]}
+    assert [names[i] for i in ids] == [["구역0", "구역1", "구역2"], ["구역0"], ["구역0", "구역1"]]
+    assert len([s for s in statements if "FROM report_areas" in s]) == 1, statements
 
 
 def test_principal_profiles_come_with_the_session(client: TestClient, world: World) -> None:

@@ -67,7 +67,7 @@ def list_reports(
     from_: AwareDatetime | None = Query(None, alias="from"),
     to: AwareDatetime | None = Query(None),
 ) -> dict[str, Any]:
-    stmt = select(Report).where(service.visible_clause(db, principal))
+    stmt = select(Report).where(service.visible_clause(db, principal)).options(service.AREAS_BY_PRESENTATION)
     for column, value in (
         (Report.type, type),
         (Report.status, status),
@@ -144,7 +144,7 @@ def sync(body: SyncBody, request: Request, principal: CurrentUser, db: DbSession
 
 @router.get("/{report_id}", response_model=Envelope[ReportOut], summary="One report with all its parts")
 def get_report(report_id: IdPath, db: DbSession, principal: CurrentUser) -> dict[str, Any]:
-    return ok(service.present(db, service.get_visible(db, principal, report_id)))
+    return ok(service.present(db, service.get_visible(db, principal, report_id, to_present=True)))
 
 
 @router.patch("/{report_id}", response_model=Envelope[ReportOut], summary="Edit a draft, or change the status")

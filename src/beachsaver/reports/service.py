@@ -16,8 +16,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, delete, false, or_, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.sql.elements import ColumnElement
 
 from beachsaver.audit import service as audit
@@ -109,10 +110,20 @@ def visible_clause(db: Session, principal: Principal) -> ColumnElement[bool]:
     return false()
 
 
-def get_visible(db: Session, principal: Principal, report_id: int, *, for_update: bool = False) -> Report:
+#: For reports that are only presented: their areas are left to ``present_many``, which reads
+#: them as rows with the other parts (no ORM objects for them).
+AREAS_BY_PRESENTATION = lazyload(Report.areas)
+
+
+def get_visible(
+    db: Session, principal: Principal, report_id: int, *, for_update: bool = False, to_present: bool = False
+) -> Report:
+    """A report the principal may see (404 otherwise); ``to_present``: only to be presented."""
     stmt = select(Report).where(Report.id == report_id, visible_clause(db, principal))
     if for_update:
         stmt = stmt.with_for_update()
+    if to_present:
+        stmt = stmt.options(AREAS_BY_PRESENTATION)
     report = db.execute(stmt).scalar_one_or_none()
     if report is None:
         raise errors.NotFound()
@@ -132,6 +143,11 @@ def _in_ids(column: Any) -> ColumnElement[bool]:
 
 # The parts of reports, read as plain rows by statements built once (their cache keys are
 # memoised): no ORM objects, no statement construction per request.
+_AREAS = (
+    select(*ReportArea.__table__.c)
+    .where(_in_ids(ReportArea.report_id))
+    .order_by(ReportArea.report_id, ReportArea.position)
+)
 _IMAGE_LINKS = (
     select(ReportImage.report_id, ReportImage.image_id, ReportImage.area_id)
     .where(_in_ids(ReportImage.report_id))
@@ -172,6 +188,11 @@ def present_many(db: Session, reports: list[Report]) -> list[dict[str, Any]]:
     def rows(statement: Any, keys: list[int]) -> list[Any]:
         return list(connection.execute(statement, {"ids": keys})) if keys else []
 
+    # areas not loaded with their reports (``AREAS_BY_PRESENTATION``) are read here
+    areas_to_read = {r.id for r in reports if "areas" in sa_inspect(r).unloaded}
+    area_rows: dict[int, list[Any]] = defaultdict(list)
+    for area in rows(_AREAS, sorted(areas_to_read)):
+        area_rows[area.report_id].append(area)
     report_images = rows(_IMAGE_LINKS, ids)
     depots = rows(_DEPOTS, ids)
     depot_images: dict[int, list[int]] = defaultdict(list)
@@ -268,7 +289,7 @@ def present_many(db: Session, reports: list[Report]) -> list[dict[str, Any]]:
                         "investigation_area_id": a.investigation_area_id,
                         "images": [image_out(i) for i in area_images[a.id]],
                     }
-                    for a in r.areas
+                    for a in (area_rows[r.id] if r.id in areas_to_read else r.areas)
                 ],
                 "images": [image_out(i) for i in main_images],
                 "collection_depots": [present_depot(db, d, depot_images[d.id], images) for d in depots_by_report[r.id]],
