@@ -883,7 +883,13 @@ def _position(db: Session, report: Report) -> tuple[float, float] | None:
     return None
 
 
-def find_duplicate(db: Session, report: Report) -> Report | None:
+def find_duplicate(db: Session, report: Report) -> int | None:
+    """Another author's live report of the same type and beach within the time window whose
+    position (``_position``) lies within the radius: the newest of the 50 nearest in time.
+
+    The candidates are read as rows, their positions in at most two more statements (the first
+    area start of those without GPS, then the first depot of those without either), not as 50
+    reports with their areas."""
     settings = settings_of(db)
     when = report.event_at or utcnow()
     window = timedelta(hours=getattr(settings, "dup_window_h", 6))
@@ -891,29 +897,50 @@ def find_duplicate(db: Session, report: Report) -> Report | None:
     here = _position(db, report)
     if here is None or report.beach_id is None:
         return None
-    candidates = (
-        db.execute(
-            select(Report)
-            .where(
-                Report.beach_id == report.beach_id,
-                Report.type == report.type,
-                Report.status.in_(VISIBLE_TO_WORKERS),
-                Report.deleted_at.is_(None),
-                Report.user_id != report.user_id,
-                Report.id != report.id,
-                Report.event_at >= when - window,
-                Report.event_at <= when + window,
-            )
-            .order_by(Report.event_at.desc())
-            .limit(50)
+    candidates = db.execute(
+        select(Report.id, Report.gps_lat, Report.gps_lng)
+        .where(
+            Report.beach_id == report.beach_id,
+            Report.type == report.type,
+            Report.status.in_(VISIBLE_TO_WORKERS),
+            Report.deleted_at.is_(None),
+            Report.user_id != report.user_id,
+            Report.id != report.id,
+            Report.event_at >= when - window,
+            Report.event_at <= when + window,
         )
-        .scalars()
-        .all()
-    )
-    for other in candidates:
-        there = _position(db, other)
+        .order_by(Report.event_at.desc())
+        .limit(50)
+    ).all()
+    positions: dict[int, tuple[float, float]] = {
+        rid: (float(lat), float(lng)) for rid, lat, lng in candidates if lat is not None and lng is not None
+    }
+    for table, report_id, lat, lng, position in (
+        (ReportArea, ReportArea.report_id, ReportArea.start_latitude, ReportArea.start_longitude, ReportArea.position),
+        (
+            CollectionDepot,
+            CollectionDepot.report_id,
+            CollectionDepot.latitude,
+            CollectionDepot.longitude,
+            CollectionDepot.position,
+        ),
+    ):
+        missing = [rid for rid, _, _ in candidates if rid not in positions]
+        if not missing:
+            break
+        for rid, first_lat, first_lng in db.execute(
+            select(report_id, lat, lng)
+            .select_from(table)
+            .where(report_id.in_(missing), lat.is_not(None), lng.is_not(None))
+            .order_by(report_id, position)
+        ):
+            positions.setdefault(rid, (float(first_lat), float(first_lng)))
+    beach = db.get(Beach, report.beach_id)
+    beach_position = (float(beach.latitude), float(beach.longitude)) if beach is not None else None
+    for rid, _, _ in candidates:
+        there = positions.get(rid, beach_position)
         if there is not None and haversine_m(here, there) <= radius:
-            return other
+            return int(rid)
     return None
 
 
@@ -927,11 +954,11 @@ def submit(db: Session, principal: Principal, report: Report, *, confirm_duplica
         raise errors.ValidationFailed(details=problems)
     now = utcnow()
     report.event_at = to_utc(report.investigation_at or report.cleaning_at or now)
-    duplicate = find_duplicate(db, report)
-    if duplicate is not None:
+    duplicate_id = find_duplicate(db, report)
+    if duplicate_id is not None:
         if not confirm_duplicate:
-            raise errors.DuplicateSuspected(details=[{"field": "existing_report_id", "message": str(duplicate.id)}])
-        report.duplicate_of_id = duplicate.id
+            raise errors.DuplicateSuspected(details=[{"field": "existing_report_id", "message": str(duplicate_id)}])
+        report.duplicate_of_id = duplicate_id
     report.status = ReportStatus.SUBMITTED
     report.submitted_at = now
     report.reject_reason = None
