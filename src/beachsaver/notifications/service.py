@@ -46,7 +46,7 @@ from beachsaver.messaging.service import record_dev_message, record_dev_messages
 from beachsaver.notifications.models import Delivery, Notification, UserDevice
 from beachsaver.orgs import service as org_service
 from beachsaver.orgs.models import Organization
-from beachsaver.users.models import User
+from beachsaver.users.models import WITHOUT_PROFILES, User
 
 if TYPE_CHECKING:
     from beachsaver.core.deps import Principal
@@ -529,7 +529,8 @@ def notify_many(db: Session, events: Sequence[NotifyEvent]) -> list[list[Notific
         return created
     users: dict[int, User] = {}
     for chunk in _chunks(everyone):
-        users.update({u.id: u for u in db.execute(select(User).where(User.id.in_(chunk))).scalars()})
+        found = db.execute(select(User).where(User.id.in_(chunk)).options(*WITHOUT_PROFILES)).scalars()
+        users.update({u.id: u for u in found})
     markers = [[dedupe_key(spec.dedupe, uid, INAPP) for uid in ids if uid in users] for spec, _, ids in checked]
     known = _existing_keys(db, [key for keys in markers for key in keys])
     plans: list[tuple[int, _Planned]] = []

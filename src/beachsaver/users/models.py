@@ -15,7 +15,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, lazyload, mapped_column, relationship
 
 from beachsaver.core.db import Base, BigId, UTCDateTime
 from beachsaver.core.time import utcnow
@@ -137,3 +137,8 @@ class PhoneChangeRequest(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (Index("ix_phone_change_requests_org_id_status", "org_id", "status"),)
+
+
+#: Loader options for accounts read for their own columns only: the three profiles, otherwise
+#: selectin-loaded (three more statements), load only if touched.
+WITHOUT_PROFILES = (lazyload(User.admin_profile), lazyload(User.worker_profile), lazyload(User.vehicle))
