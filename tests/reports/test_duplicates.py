@@ -70,6 +70,14 @@ def _depot(db: Any, report: Report, position: int, at: tuple[str, str]) -> None:
     db.flush()
 
 
+def _found_then_withdrawn(db: Any, mine: Report, candidate: Report, expected: int | None) -> None:
+    """``find_duplicate`` answers ``expected`` while ``candidate`` is live, then the candidate is
+    deleted so that the next case sees only its own."""
+    db.flush()
+    assert service.find_duplicate(db, mine) == expected
+    candidate.deleted_at = utcnow()
+
+
 def test_each_fallback_of_a_candidates_position(world: World, db: Any) -> None:
     now = utcnow()
     at_beach = make_beach(db, world.district, name="해변1", lat=NEAR[0], lng=NEAR[1])
@@ -83,23 +91,16 @@ def test_each_fallback_of_a_candidates_position(world: World, db: Any) -> None:
         by_area = _report(db, world.investigator2, beach, now - timedelta(minutes=20))
         _area(db, by_area, 0, None)
         _area(db, by_area, 1, NEAR)
-        db.flush()
-        assert service.find_duplicate(db, mine) == by_area.id
-        by_area.deleted_at = now
+        _found_then_withdrawn(db, mine, by_area, by_area.id)
         # no GPS, no area start: its first depot
         by_depot = _report(db, world.investigator2, beach, now - timedelta(minutes=30))
         _depot(db, by_depot, 1, FAR)
         _depot(db, by_depot, 0, NEAR)
-        db.flush()
-        assert service.find_duplicate(db, mine) == by_depot.id
-        by_depot.deleted_at = now
+        _found_then_withdrawn(db, mine, by_depot, by_depot.id)
         # nothing of its own: the beach's position (45 m away for one beach, 1.1 km for the other)
         by_beach = _report(db, world.investigator2, beach, now - timedelta(minutes=40))
-        db.flush()
-        expected = by_beach.id if beach is at_beach else None
-        assert service.find_duplicate(db, mine) == expected
+        _found_then_withdrawn(db, mine, by_beach, by_beach.id if beach is at_beach else None)
         # my own reports and reports outside the time window are never candidates
-        by_beach.deleted_at = now
         _report(db, world.investigator, beach, now - timedelta(minutes=5), gps=HERE)
         _report(db, world.investigator2, beach, now - timedelta(hours=7), gps=HERE)
         db.flush()

@@ -182,6 +182,7 @@ def present_many(db: Session, reports: list[Report]) -> list[dict[str, Any]]:
     if not reports:
         return []
     ids = [r.id for r in reports]
+    presented = set(ids)
     db.flush()  # the parts are read on the connection, past the session's autoflush
     connection = db.connection()
 
@@ -211,9 +212,9 @@ def present_many(db: Session, reports: list[Report]) -> list[dict[str, Any]]:
     cleaning_children: dict[int, int] = {}
     request_children: dict[int, list[int]] = defaultdict(list)
     for child_id, inv_id, clean_id, child_type in rows(_LINKED_REPORTS, ids):
-        if child_type == ReportType.CLEANING and inv_id in ids:
+        if child_type == ReportType.CLEANING and inv_id in presented:
             cleaning_children.setdefault(inv_id, child_id)
-        if child_type == ReportType.COLLECTION_REQUEST and clean_id in ids:
+        if child_type == ReportType.COLLECTION_REQUEST and clean_id in presented:
             request_children[clean_id].append(child_id)
 
     images_by_report: dict[int, list[Any]] = defaultdict(list)
