@@ -9,6 +9,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+from fastapi.testclient import TestClient
+
 from beachsaver.core.time import utcnow
 from beachsaver.depots.models import CollectionDepot
 from beachsaver.reports import service
@@ -17,6 +20,7 @@ from tests.factories import make_beach
 from tests.statements import counting
 
 from .conftest import World
+from .test_reports import investigation
 
 HERE = ("35.1580000", "129.1600000")
 NEAR = ("35.1584000", "129.1600000")  # about 45 m north
@@ -120,3 +124,38 @@ def test_candidate_positions_take_a_bounded_number_of_statements(world: World, d
         assert service.find_duplicate(db, mine) is None
     # the candidates, the first areas, the first depots (and the beach, unless already loaded)
     assert len(statements) <= 4, statements
+
+
+@pytest.mark.parametrize("placed_by", ["gps", "area", "depot", "beach"])
+def test_offline_sync_suspects_what_a_single_submission_suspects(
+    client: TestClient, world: World, db: Any, placed_by: str
+) -> None:
+    """The batched sync path reads its candidates' positions through the same fallback chain."""
+    now = utcnow()
+    near_beach = make_beach(db, world.district, name="해변3", lat=NEAR[0], lng=NEAR[1])
+    candidate = _report(
+        db, world.investigator2, near_beach, now - timedelta(minutes=20), gps=NEAR if placed_by == "gps" else None
+    )
+    if placed_by == "area":
+        _area(db, candidate, 0, None)
+        _area(db, candidate, 1, NEAR)
+    elif placed_by == "depot":
+        _depot(db, candidate, 0, NEAR)
+    # the newest candidate is 1 km away: never the answer
+    _report(db, world.investigator2, near_beach, now - timedelta(minutes=10), gps=FAR)
+    db.commit()
+    if placed_by in ("area", "depot"):
+        # without its area or depot the candidate would sit at the beach: move the beach away
+        near_beach.latitude, near_beach.longitude = Decimal(FAR[0]), Decimal(FAR[1])
+        db.commit()
+    body = investigation(near_beach.id, gps_lat=float(HERE[0]), gps_lng=float(HERE[1]))
+    body["areas"][0].update(start_latitude=float(HERE[0]), start_longitude=float(HERE[1]))
+    r = client.post("/api/reports/sync", json={"reports": [body]}, headers=world.h("investigator"))
+    assert r.status_code == 200, r.text
+    item = r.json()["data"][0]
+    assert item["status"] == "ERROR", item
+    assert item["error"]["code"] == "DUPLICATE_SUSPECTED"
+    assert item["error"]["details"] == [{"field": "existing_report_id", "message": str(candidate.id)}]
+    r = client.post("/api/reports", json=dict(body, client_id=str(uuid.uuid4())), headers=world.h("investigator"))
+    assert r.status_code == 409
+    assert r.json()["error"]["details"] == item["error"]["details"]

@@ -10,6 +10,7 @@ import hashlib
 import json
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -884,6 +885,33 @@ def _position(db: Session, report: Report) -> tuple[float, float] | None:
     return None
 
 
+#: Where a report without GPS is placed, in order: its first area start, then its first depot.
+_POSITION_FALLBACKS = (
+    (ReportArea.report_id, ReportArea.start_latitude, ReportArea.start_longitude, ReportArea.position),
+    (CollectionDepot.report_id, CollectionDepot.latitude, CollectionDepot.longitude, CollectionDepot.position),
+)
+
+
+def candidate_positions(
+    db: Session, candidates: Sequence[tuple[int, Decimal | None, Decimal | None]], *, chunk: int = 500
+) -> dict[int, tuple[float, float]]:
+    """``_position`` up to the beach step for many reports given as (id, GPS latitude, longitude)
+    rows: the GPS, else the first area start, else the first depot with a position. One statement
+    per fallback and chunk of ids, none when every candidate has GPS; a report placed by none of
+    them is left out (the caller falls back to its beach)."""
+    positions = {rid: (float(lat), float(lng)) for rid, lat, lng in candidates if lat is not None and lng is not None}
+    for report_id, lat, lng, position in _POSITION_FALLBACKS:
+        missing = [rid for rid, _, _ in candidates if rid not in positions]
+        for start in range(0, len(missing), chunk):
+            for rid, first_lat, first_lng in db.execute(
+                select(report_id, lat, lng)
+                .where(report_id.in_(missing[start : start + chunk]), lat.is_not(None), lng.is_not(None))
+                .order_by(report_id, position)
+            ):
+                positions.setdefault(rid, (float(first_lat), float(first_lng)))
+    return positions
+
+
 def find_duplicate(db: Session, report: Report) -> int | None:
     """Another author's live report of the same type and beach within the time window whose
     position (``_position``) lies within the radius: the newest of the 50 nearest in time.
@@ -898,44 +926,26 @@ def find_duplicate(db: Session, report: Report) -> int | None:
     here = _position(db, report)
     if here is None or report.beach_id is None:
         return None
-    candidates = db.execute(
-        select(Report.id, Report.gps_lat, Report.gps_lng)
-        .where(
-            Report.beach_id == report.beach_id,
-            Report.type == report.type,
-            Report.status.in_(VISIBLE_TO_WORKERS),
-            Report.deleted_at.is_(None),
-            Report.user_id != report.user_id,
-            Report.id != report.id,
-            Report.event_at >= when - window,
-            Report.event_at <= when + window,
+    candidates = (
+        db.execute(
+            select(Report.id, Report.gps_lat, Report.gps_lng)
+            .where(
+                Report.beach_id == report.beach_id,
+                Report.type == report.type,
+                Report.status.in_(VISIBLE_TO_WORKERS),
+                Report.deleted_at.is_(None),
+                Report.user_id != report.user_id,
+                Report.id != report.id,
+                Report.event_at >= when - window,
+                Report.event_at <= when + window,
+            )
+            .order_by(Report.event_at.desc())
+            .limit(50)
         )
-        .order_by(Report.event_at.desc())
-        .limit(50)
-    ).all()
-    positions: dict[int, tuple[float, float]] = {
-        rid: (float(lat), float(lng)) for rid, lat, lng in candidates if lat is not None and lng is not None
-    }
-    for table, report_id, lat, lng, position in (
-        (ReportArea, ReportArea.report_id, ReportArea.start_latitude, ReportArea.start_longitude, ReportArea.position),
-        (
-            CollectionDepot,
-            CollectionDepot.report_id,
-            CollectionDepot.latitude,
-            CollectionDepot.longitude,
-            CollectionDepot.position,
-        ),
-    ):
-        missing = [rid for rid, _, _ in candidates if rid not in positions]
-        if not missing:
-            break
-        for rid, first_lat, first_lng in db.execute(
-            select(report_id, lat, lng)
-            .select_from(table)
-            .where(report_id.in_(missing), lat.is_not(None), lng.is_not(None))
-            .order_by(report_id, position)
-        ):
-            positions.setdefault(rid, (float(first_lat), float(first_lng)))
+        .tuples()
+        .all()
+    )
+    positions = candidate_positions(db, candidates)
     beach = db.get(Beach, report.beach_id)
     beach_position = (float(beach.latitude), float(beach.longitude)) if beach is not None else None
     for rid, _, _ in candidates:

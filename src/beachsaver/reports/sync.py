@@ -35,7 +35,6 @@ from beachsaver.core.http import validation_details
 from beachsaver.core.i18n import translate
 from beachsaver.core.runtime import settings_of
 from beachsaver.core.time import to_utc, utcnow
-from beachsaver.depots.models import CollectionDepot
 from beachsaver.images.models import Image
 from beachsaver.notifications import service as notification_service
 from beachsaver.reports import rules, service
@@ -214,13 +213,22 @@ def _flush_run(
 # ---- the batched path --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """Another author's report a new one may duplicate."""
+
+    id: int
+    beach_id: int | None
+    event_at: datetime | None
+
+
 @dataclass
 class _Context:
     """Everything the run's items are checked against, loaded once."""
 
     beaches: dict[int, Beach]
     images: dict[int, Image]
-    candidates: dict[tuple[int, str], list[Report]]
+    candidates: dict[tuple[int, str], list[_Candidate]]
     candidate_positions: dict[int, tuple[float, float] | None]
     window: timedelta
     radius_m: float
@@ -346,9 +354,9 @@ def _load_context(db: Session, principal: Principal, run: list[_Item]) -> _Conte
 
 def _duplicate_candidates(
     db: Session, principal: Principal, run: list[_Item], beaches: dict[int, Beach], window: timedelta
-) -> tuple[dict[tuple[int, str], list[Report]], dict[int, tuple[float, float] | None]]:
-    """Other authors' live reports near the run's items in time, newest first per (beach, type),
-    with the position ``service.find_duplicate`` would give each."""
+) -> tuple[dict[tuple[int, str], list[_Candidate]], dict[int, tuple[float, float] | None]]:
+    """Other authors' live reports near the run's items in time, as rows, newest first per
+    (beach, type), with the position ``service.find_duplicate`` would give each."""
     submitting = [item.body for item in run if not item.body.is_draft and item.body.beach_id in beaches]
     if not submitting:
         return {}, {}
@@ -356,7 +364,7 @@ def _duplicate_candidates(
     moments = [to_utc(body.investigation_at or body.cleaning_at or now) for body in submitting]
     ids = sorted({body.beach_id for body in submitting if body.beach_id is not None})
     types = sorted({str(ReportType(body.type)) for body in submitting})
-    stmt = select(Report).where(
+    stmt = select(Report.id, Report.beach_id, Report.type, Report.event_at, Report.gps_lat, Report.gps_lng).where(
         Report.type.in_(types),
         Report.status.in_(service.VISIBLE_TO_WORKERS),
         Report.deleted_at.is_(None),
@@ -364,34 +372,22 @@ def _duplicate_candidates(
         Report.event_at >= min(moments) - window,
         Report.event_at <= max(moments) + window,
     )
-    by_key: dict[tuple[int, str], list[Report]] = defaultdict(list)
+    by_key: dict[tuple[int, str], list[_Candidate]] = defaultdict(list)
+    everyone: list[tuple[int, Decimal | None, Decimal | None]] = []
     for chunk in _chunks(ids):
-        for report in db.execute(stmt.where(Report.beach_id.in_(chunk))).scalars():
-            by_key[(report.beach_id or 0, str(report.type))].append(report)
-    for reports in by_key.values():
-        reports.sort(key=lambda r: r.event_at or now, reverse=True)
-    everyone = [r for reports in by_key.values() for r in reports]
+        for row in db.execute(stmt.where(Report.beach_id.in_(chunk))):
+            by_key[(row.beach_id or 0, str(row.type))].append(_Candidate(row.id, row.beach_id, row.event_at))
+            everyone.append((row.id, row.gps_lat, row.gps_lng))
+    for candidates in by_key.values():
+        candidates.sort(key=lambda c: c.event_at or now, reverse=True)
+    located = service.candidate_positions(db, everyone, chunk=CHUNK)
     positions: dict[int, tuple[float, float] | None] = {}
-    need_depot: list[int] = []
-    for other in everyone:
-        position = _report_position(other.gps_lat, other.gps_lng, other.areas)
-        positions[other.id] = position
-        if position is None:
-            need_depot.append(other.id)
-    for chunk in _chunks(need_depot):
-        depots = db.execute(
-            select(CollectionDepot.report_id, CollectionDepot.latitude, CollectionDepot.longitude)
-            .where(CollectionDepot.report_id.in_(chunk), CollectionDepot.latitude.is_not(None))
-            .order_by(CollectionDepot.report_id, CollectionDepot.position)
-        )
-        for report_id, lat, lng in depots:
-            if positions.get(report_id) is None and lat is not None and lng is not None:
-                positions[report_id] = (float(lat), float(lng))
-    for other in everyone:
-        if positions[other.id] is None and other.beach_id is not None:
-            beach = beaches.get(other.beach_id)
-            if beach is not None:
-                positions[other.id] = (float(beach.latitude), float(beach.longitude))
+    for candidates in by_key.values():
+        for other in candidates:
+            beach = beaches.get(other.beach_id) if other.beach_id is not None else None
+            positions[other.id] = located.get(
+                other.id, (float(beach.latitude), float(beach.longitude)) if beach is not None else None
+            )
     return by_key, positions
 
 
