@@ -32,9 +32,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import orjson
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import create_engine, inspect, select, text
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, make_url
 
 from beachsaver.config import Settings
 from beachsaver.core.db import is_sqlite, normalise_database_url
@@ -46,6 +47,8 @@ RETENTION_DAYS = {"auto": 14, "drill": 14, "milestone": 365, "regulated": 5 * 36
 MANIFEST = "manifest.json"
 CHUNK = 1 << 20
 _MAGIC = b"BSENC1"
+#: gzip level of the dump: 1 writes it about three times faster than 6 for a slightly larger file.
+DUMP_COMPRESSION = 1
 
 
 class BackupError(RuntimeError):
@@ -119,6 +122,10 @@ def decrypt(blob: bytes, key: bytes | None) -> bytes:
 # ---- logical dump -----------------------------------------------------------------------------------
 
 
+#: Values written to the dump as they are; anything else goes through ``_jsonable``.
+_PLAIN = frozenset({int, str, float, bool, type(None)})
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return {"$dt": value.isoformat()}
@@ -131,18 +138,23 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _from_json(value: Any) -> Any:
-    if isinstance(value, dict) and len(value) == 1:
-        ((tag, raw),) = value.items()
-        if tag == "$dt":
-            return datetime.fromisoformat(raw)
-        if tag == "$d":
-            return date.fromisoformat(raw)
-        if tag == "$dec":
-            return Decimal(raw)
-        if tag == "$b":
-            return base64.b64decode(raw)
-    return value
+_TAGS: dict[str, Any] = {
+    "$dt": datetime.fromisoformat,
+    "$d": date.fromisoformat,
+    "$dec": Decimal,
+    "$b": base64.b64decode,
+}
+
+
+def _revive(row: dict[str, Any]) -> dict[str, Any]:
+    """A dumped row's tagged values back to their types (in place)."""
+    for key, value in row.items():
+        if value.__class__ is dict and len(value) == 1:
+            ((tag, raw),) = value.items()
+            revive = _TAGS.get(tag)
+            if revive is not None:
+                row[key] = revive(raw)
+    return row
 
 
 def _tables(conn: Connection) -> list[str]:
@@ -152,25 +164,29 @@ def _tables(conn: Connection) -> list[str]:
 
 
 def _rows(conn: Connection, table: str) -> Iterator[dict[str, Any]]:
+    """Every row of ``table`` in primary-key order, its values made JSON-ready (most are already)."""
     meta_table = Base.metadata.tables.get(table)
     if meta_table is not None:
         stmt = select(meta_table).order_by(*meta_table.primary_key.columns)
         result = conn.execution_options(stream_results=True).execute(stmt)
     else:
         result = conn.execution_options(stream_results=True).execute(text(f"SELECT * FROM {table}"))
-    for row in result.mappings():
-        yield {k: _jsonable(v) for k, v in row.items()}
+    keys, plain = list(result.keys()), _PLAIN
+    for row in result.tuples():
+        yield {k: v if v.__class__ in plain else _jsonable(v) for k, v in zip(keys, row, strict=True)}
 
 
 def _row_digest(row: dict[str, Any]) -> bytes:
-    return json.dumps(row, sort_keys=True, default=str, separators=(",", ":")).encode()
+    """The row as one compact JSON object with sorted keys: its line in the dump and its part of
+    the table's checksum."""
+    return orjson.dumps(row, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
 
 
 def dump_connection(conn: Connection) -> tuple[bytes, dict[str, dict[str, Any]]]:
     """The tables as gzip'd JSON lines plus ``{table: {rows, sha256}}`` from the same snapshot."""
     buffer = io.BytesIO()
     stats: dict[str, dict[str, Any]] = {}
-    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=6, mtime=0) as gz:
+    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=DUMP_COMPRESSION, mtime=0) as gz:
         for table in _tables(conn):
             digest, count = hashlib.sha256(), 0
             gz.write(json.dumps({"table": table}).encode() + b"\n")
@@ -184,6 +200,7 @@ def dump_connection(conn: Connection) -> tuple[bytes, dict[str, dict[str, Any]]]
 
 
 def table_stats(conn: Connection) -> dict[str, dict[str, Any]]:
+    """``{table: {rows, sha256}}`` as ``dump_connection`` computes them."""
     stats = {}
     for table in _tables(conn):
         digest, count = hashlib.sha256(), 0
@@ -286,12 +303,12 @@ def load_database(data: bytes, database_url: str, *, force: bool) -> None:
             table: str | None = None
             batch: list[dict[str, Any]] = []
             for line in gzip.decompress(data).splitlines():
-                item = json.loads(line)
+                item = orjson.loads(line)
                 if "table" in item:
                     _flush(conn, table, batch)
                     table, batch = item["table"], []
                     continue
-                batch.append({k: _from_json(v) for k, v in item["row"].items()})
+                batch.append(_revive(item["row"]))
                 if len(batch) >= 2000:
                     _flush(conn, table, batch)
                     batch = []
@@ -303,16 +320,31 @@ def load_database(data: bytes, database_url: str, *, force: bool) -> None:
 
 
 def _flush(conn: Connection, table: str | None, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the keys of the first) with one driver ``executemany``.
+
+    A known table's values go through its columns' own bind processors (UTC date-times, JSON,
+    decimals as the dialect stores them), a column at a time; building the parameters this way
+    rather than through ``Connection.execute(insert, rows)`` halves the cost of a restore's inserts."""
     if not table or not rows:
         return
+    keys = list(rows[0])
+    columns = [[row.get(key) for row in rows] for key in keys]
     meta_table = Base.metadata.tables.get(table)
     if meta_table is not None:
-        conn.execute(meta_table.insert(), rows)
-    else:
-        columns = list(rows[0])
-        cols = ", ".join(columns)
-        values = ", ".join(f":{c}" for c in columns)
-        conn.execute(text(f"INSERT INTO {table} ({cols}) VALUES ({values})"), rows)
+        dialect = conn.dialect
+        for index, key in enumerate(keys):
+            if key in meta_table.c:
+                column_type = meta_table.c[key].type
+                process = column_type.dialect_impl(dialect).bind_processor(dialect)
+                if process is not None:
+                    columns[index] = list(map(process, columns[index]))
+    quote = conn.dialect.identifier_preparer.quote
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    statement = (
+        f"INSERT INTO {quote(table)} ({', '.join(quote(key) for key in keys)}) "
+        f"VALUES ({', '.join(marker for _ in keys)})"
+    )
+    conn.exec_driver_sql(statement, list(zip(*columns, strict=True)))
 
 
 # ---- files -------------------------------------------------------------------------------------------
@@ -506,7 +538,7 @@ def drill(settings: Settings, target: str | None = None) -> dict[str, Any]:
         scratch_files = (scratch / "files").resolve().as_uri()
         restore_started = time.perf_counter()
         restore(settings, info.id, scratch_db, target=target, to_storage=scratch_files)
-        engine: Engine = create_engine(normalise_database_url(scratch_db))
+        engine = create_engine(normalise_database_url(scratch_db))
         with engine.connect() as conn:
             restored = table_stats(conn)
         engine.dispose()
