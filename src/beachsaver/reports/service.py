@@ -12,7 +12,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -196,7 +196,8 @@ def present_many(db: Session, reports: list[Report]) -> list[dict[str, Any]]:
     for area in rows(_AREAS, sorted(areas_to_read)):
         area_rows[area.report_id].append(area)
     report_images = rows(_IMAGE_LINKS, ids)
-    depots = rows(_DEPOTS, ids)
+    # only collection requests carry depots (rules.type_problems)
+    depots = rows(_DEPOTS, [r.id for r in reports if r.type == ReportType.COLLECTION_REQUEST])
     depot_images: dict[int, list[int]] = defaultdict(list)
     for depot_id, image_id in rows(_DEPOT_IMAGES, [d.id for d in depots]):
         depot_images[depot_id].append(image_id)
@@ -366,7 +367,11 @@ def present_depot(
 
 def stored_content(db: Session, report: Report) -> dict[str, Any]:
     """The report as the submission rules see it."""
-    depots = list(db.execute(select(CollectionDepot).where(CollectionDepot.report_id == report.id)).scalars())
+    depots = (
+        list(db.execute(select(CollectionDepot).where(CollectionDepot.report_id == report.id)).scalars())
+        if report.type == ReportType.COLLECTION_REQUEST
+        else []
+    )
     depot_photos: dict[int, list[int]] = defaultdict(list)
     if depots:
         for row in db.execute(select(DepotImage).where(DepotImage.depot_id.in_([d.id for d in depots]))).scalars():
@@ -510,8 +515,14 @@ def _check_references(db: Session, principal: Principal, report: Report, content
 
 def apply_content(db: Session, principal: Principal, report: Report, content: Any, fields: set[str]) -> None:
     """Write the given fields; a list given replaces the whole list (07 §6)."""
-    report_type = ReportType(report.type)
-    problems = rules.type_problems(report_type, content.model_dump(include=fields))
+    _apply_fields(db, principal, report, content, fields)
+    db.flush()
+    _apply_parts(db, principal, report, content, fields)
+
+
+def _apply_fields(db: Session, principal: Principal, report: Report, content: Any, fields: set[str]) -> None:
+    """The checks and the report's own columns of ``apply_content``; nothing is flushed."""
+    problems = rules.type_problems(ReportType(report.type), content.model_dump(include=fields))
     if problems:
         raise errors.ValidationFailed(details=problems)
     if "beach_id" in fields:
@@ -534,7 +545,11 @@ def apply_content(db: Session, principal: Principal, report: Report, content: An
             value = getattr(content, name)
             setattr(report, name, Decimal(str(value)) if value is not None else None)
     _check_references(db, principal, report, content, fields)
-    db.flush()
+
+
+def _apply_parts(db: Session, principal: Principal, report: Report, content: Any, fields: set[str]) -> None:
+    """The lists of ``apply_content`` (co-workers, areas, images, depots), on a report with an id."""
+    report_type = ReportType(report.type)
     uploaders = allowed_uploaders(db, report)
     if "co_worker_ids" in fields:
         _replace_co_workers(db, principal, report, content.co_worker_ids or [])
@@ -554,7 +569,6 @@ def apply_content(db: Session, principal: Principal, report: Report, content: An
     if "collection_depots" in fields:
         _replace_depots(db, report, content.collection_depots or [], uploaders)
     report.coastline_m = coastline_m(report.areas)
-    db.flush()
 
 
 def _replace_co_workers(db: Session, principal: Principal, report: Report, ids: list[int]) -> None:
@@ -695,7 +709,10 @@ def create(db: Session, principal: Principal, body: Any) -> CreateOutcome:
         team_id=authoring.team.id if authoring.team else None,
         org_id=principal.org.id,
         payload_hash=digest,
+        areas=[],  # known empty: no look-up when they are replaced
     )
+    fields = set(body.model_fields_set) - {"client_id", "type", "is_draft", "confirm_duplicate", "team_id"}
+    _apply_fields(db, principal, report, body, fields)  # inserted with its columns, not updated after
     try:
         with db.begin_nested():
             db.add(report)
@@ -706,8 +723,7 @@ def create(db: Session, principal: Principal, body: Any) -> CreateOutcome:
         if existing is None:
             raise
         return _replay(db, principal, existing, body, digest)
-    fields = set(body.model_fields_set) - {"client_id", "type", "is_draft", "confirm_duplicate", "team_id"}
-    apply_content(db, principal, report, body, fields)
+    _apply_parts(db, principal, report, body, fields)
     audit.record(
         db,
         "REPORT_CREATE",
@@ -926,6 +942,13 @@ def find_duplicate(db: Session, report: Report) -> int | None:
     here = _position(db, report)
     if here is None or report.beach_id is None:
         return None
+    with db.no_autoflush:  # other authors' rows only: the report's own changes can wait for its next flush
+        return _nearest_candidate(db, report, here, when - window, when + window, radius)
+
+
+def _nearest_candidate(
+    db: Session, report: Report, here: tuple[float, float], since: datetime, until: datetime, radius: float
+) -> int | None:
     candidates = (
         db.execute(
             select(Report.id, Report.gps_lat, Report.gps_lng)
@@ -936,8 +959,8 @@ def find_duplicate(db: Session, report: Report) -> int | None:
                 Report.deleted_at.is_(None),
                 Report.user_id != report.user_id,
                 Report.id != report.id,
-                Report.event_at >= when - window,
-                Report.event_at <= when + window,
+                Report.event_at >= since,
+                Report.event_at <= until,
             )
             .order_by(Report.event_at.desc())
             .limit(50)
@@ -946,10 +969,13 @@ def find_duplicate(db: Session, report: Report) -> int | None:
         .all()
     )
     positions = candidate_positions(db, candidates)
-    beach = db.get(Beach, report.beach_id)
-    beach_position = (float(beach.latitude), float(beach.longitude)) if beach is not None else None
+    if len(positions) < len(candidates):  # placed by nothing of their own: at the beach
+        beach = db.get(Beach, report.beach_id)
+        if beach is not None:
+            for rid, _, _ in candidates:
+                positions.setdefault(rid, (float(beach.latitude), float(beach.longitude)))
     for rid, _, _ in candidates:
-        there = positions.get(rid, beach_position)
+        there = positions.get(rid)
         if there is not None and haversine_m(here, there) <= radius:
             return int(rid)
     return None
