@@ -154,3 +154,25 @@ def test_collectors_may_read_photos_of_depots_they_see(client: TestClient, world
     photo_id = data["collection_depots"][0]["image_ids"][0]
     assert client.get(f"/api/images/{photo_id}", headers=world.h("collector")).status_code == 200
     assert client.get(f"/api/images/{photo_id}", headers=world.h("investigator")).status_code == 404
+
+
+def test_completion_answers_what_a_fresh_read_returns(client: TestClient, world: World, db: Any) -> None:
+    """The completion is not read back from the database: its answer must still be the stored row
+    (the completion time given with an offset is stored and answered in UTC, amounts and
+    positions as stored)."""
+    depot_id = submit_request(client, world, db)["collection_depots"][2]["id"]
+    body = {
+        "collected_amount": 18.25,
+        "photo": completion_photo(world, db),
+        "note": "완료",
+        "latitude": 35.15851,
+        "longitude": 129.16602,
+        "collection_completed_at": "2026-01-05T09:30:15.123456+09:00",
+    }
+    r = client.patch(f"/api/collection-depots/{depot_id}/complete", json=body, headers=world.h("collector"))
+    assert r.status_code == 200, r.text
+    answered = r.json()["data"]
+    assert answered["collection_completed_at"] == "2026-01-05T00:30:15Z"
+    fresh = client.get(f"/api/collection-depots/{depot_id}", headers=world.h("collector"))
+    assert fresh.status_code == 200
+    assert answered == fresh.json()["data"]

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 
 from beachsaver.audit import service as audit
@@ -16,7 +17,7 @@ from beachsaver.core.db import rows_affected
 from beachsaver.core.deps import Principal
 from beachsaver.core.enums import DepotStatus, ReportStatus, ReportType, Role
 from beachsaver.core.geo import haversine_m, visiting_order
-from beachsaver.core.time import utcnow
+from beachsaver.core.time import to_utc, utcnow
 from beachsaver.depots.models import CollectionDepot, DepotImage
 from beachsaver.images import service as image_service
 from beachsaver.images.models import Image
@@ -155,6 +156,17 @@ def complete(db: Session, principal: Principal, depot: CollectionDepot, body: An
         field="photo",
     )[0]
     now = utcnow()
+    completed = {
+        "status": DepotStatus.COMPLETED,
+        "collector_id": principal.id,
+        "collected_amount": body.collected_amount,
+        "collection_completed_at": to_utc(body.collection_completed_at) if body.collection_completed_at else now,
+        "completed_latitude": Decimal(str(body.latitude)) if body.latitude is not None else None,
+        "completed_longitude": Decimal(str(body.longitude)) if body.longitude is not None else None,
+        "completion_note": body.note,
+        "completion_image_id": photo.id,
+        "updated_at": now,
+    }
     won = rows_affected(
         db,
         update(CollectionDepot)
@@ -165,20 +177,14 @@ def complete(db: Session, principal: Principal, depot: CollectionDepot, body: An
                 and_(CollectionDepot.status == DepotStatus.IN_ROUTE, CollectionDepot.collector_id == principal.id),
             ),
         )
-        .values(
-            status=DepotStatus.COMPLETED,
-            collector_id=principal.id,
-            collected_amount=body.collected_amount,
-            collection_completed_at=body.collection_completed_at or now,
-            completed_latitude=Decimal(str(body.latitude)) if body.latitude is not None else None,
-            completed_longitude=Decimal(str(body.longitude)) if body.longitude is not None else None,
-            completion_note=body.note,
-            completion_image_id=photo.id,
-        )
+        .values(completed)
         .execution_options(synchronize_session=False),
     )
-    db.refresh(depot)
-    if won != 1:
+    if won == 1:  # the row is what was written: no read back
+        for name, value in completed.items():
+            set_committed_value(depot, name, value)
+    else:
+        db.refresh(depot)
         if depot.status == DepotStatus.COMPLETED:
             raise errors.InvalidState()
         if depot.status == DepotStatus.IN_ROUTE:
