@@ -12,7 +12,8 @@ from tests.factories import make_image
 from tests.statements import counting
 
 from .conftest import World
-from .test_reports import cleaning
+from .test_depots import collection_request
+from .test_reports import cleaning, investigation
 
 PROFILE_TABLES = re.compile(r"\bFROM\s+`?(admin_profiles|worker_profiles|vehicle_profiles)\b", re.IGNORECASE)
 
@@ -80,3 +81,33 @@ def test_principal_profiles_come_with_the_session(client: TestClient, world: Wor
     assert r.status_code == 200, r.text
     assert r.json()["data"]["id"] == world.admin.id
     assert not [s for s in statements if PROFILE_TABLES.search(s)], statements
+
+
+def test_a_report_reads_only_the_parts_its_type_can_have(client: TestClient, world: World, db: Any) -> None:
+    """Depots belong to collection requests, contributions and credits to cleaning reports, and
+    follow-up reports to investigations and cleaning reports: no look-up for the others."""
+    r = client.post("/api/reports", json=investigation(world.beach.id), headers=world.h("investigator"))
+    assert r.status_code == 201, r.text
+    engine = client.app.state.runtime.engine  # type: ignore[attr-defined]
+    with counting(engine) as statements:
+        detail = client.get(f"/api/reports/{r.json()['data']['id']}", headers=world.h("investigator"))
+    assert detail.status_code == 200, detail.text
+    data = detail.json()["data"]
+    assert (data["collection_depots"], data["contributions"], data["credits"]) == ([], [], [])
+    read = " ".join(statements)
+    for table in ("collection_depots", "contributions", "credits"):
+        assert f"FROM {table}" not in read and f"FROM `{table}`" not in read, table
+    assert "investigation_report_id" in read  # its cleaning follow-up is looked for
+
+    request = collection_request(world, db)
+    r = client.post("/api/reports", json=request, headers=world.h("solo_cleaner"))
+    assert r.status_code == 201, r.text
+    with counting(engine) as statements:
+        detail = client.get(f"/api/reports/{r.json()['data']['id']}", headers=world.h("solo_cleaner"))
+    assert detail.status_code == 200, detail.text
+    assert len(detail.json()["data"]["collection_depots"]) == 3
+    read = " ".join(statements)
+    assert "FROM collection_depots" in read
+    for table in ("contributions", "credits"):
+        assert f"FROM {table}" not in read, table
+    assert "investigation_report_id IN" not in read

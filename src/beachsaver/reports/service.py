@@ -196,16 +196,20 @@ def present_many(db: Session, reports: list[Report]) -> list[dict[str, Any]]:
     for area in rows(_AREAS, sorted(areas_to_read)):
         area_rows[area.report_id].append(area)
     report_images = rows(_IMAGE_LINKS, ids)
-    # only collection requests carry depots (rules.type_problems)
-    depots = rows(_DEPOTS, [r.id for r in reports if r.type == ReportType.COLLECTION_REQUEST])
+    # parts only some types can have: depots (collection requests, rules.type_problems),
+    # contributions and credits (cleaning reports), follow-up reports (not collection requests)
+    of_type: dict[str, list[int]] = defaultdict(list)
+    for r in reports:
+        of_type[r.type].append(r.id)
+    depots = rows(_DEPOTS, of_type[ReportType.COLLECTION_REQUEST])
     depot_images: dict[int, list[int]] = defaultdict(list)
     for depot_id, image_id in rows(_DEPOT_IMAGES, [d.id for d in depots]):
         depot_images[depot_id].append(image_id)
-    contributions = rows(_CONTRIBUTIONS, ids)
+    contributions = rows(_CONTRIBUTIONS, of_type[ReportType.CLEANING])
     contribution_images: dict[int, list[int]] = defaultdict(list)
     for contribution_id, image_id in rows(_CONTRIBUTION_IMAGES, [c.id for c in contributions]):
         contribution_images[contribution_id].append(image_id)
-    credits = rows(_CREDITS, ids)
+    credits = rows(_CREDITS, of_type[ReportType.CLEANING])
     co_workers = rows(_CO_WORKERS, ids)
     image_ids = {ri.image_id for ri in report_images} | {i for v in depot_images.values() for i in v}
     images = (
@@ -213,7 +217,8 @@ def present_many(db: Session, reports: list[Report]) -> list[dict[str, Any]]:
     )
     cleaning_children: dict[int, int] = {}
     request_children: dict[int, list[int]] = defaultdict(list)
-    for child_id, inv_id, clean_id, child_type in rows(_LINKED_REPORTS, ids):
+    parents = of_type[ReportType.INVESTIGATION] + of_type[ReportType.CLEANING]
+    for child_id, inv_id, clean_id, child_type in rows(_LINKED_REPORTS, parents):
         if child_type == ReportType.CLEANING and inv_id in presented:
             cleaning_children.setdefault(inv_id, child_id)
         if child_type == ReportType.COLLECTION_REQUEST and clean_id in presented:
