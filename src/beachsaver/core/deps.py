@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from beachsaver.auth.models import AuthSession
@@ -113,6 +113,21 @@ def _bearer(request: Request) -> str | None:
 PASSWORD_EXEMPT = {("POST", "/api/auth/password"), ("POST", "/api/auth/logout"), ("GET", "/api/users/me")}
 
 
+#: The session, its account with its profiles and the account's organisation in one statement,
+#: built once (every request runs it; the profiles would otherwise be three more look-ups).
+_PRINCIPAL = (
+    select(User, Organization)
+    .join(Organization, Organization.id == User.org_id)
+    .join(AuthSession, AuthSession.user_id == User.id)
+    .where(
+        AuthSession.id == bindparam("session_id"),
+        User.id == bindparam("user_id"),
+        AuthSession.revoked_at.is_(None),
+    )
+    .options(joinedload(User.admin_profile), joinedload(User.worker_profile), joinedload(User.vehicle))
+)
+
+
 def _load_principal(request: Request, db: Session, *, allow_pending: bool) -> Principal:
     token = _bearer(request)
     runtime: Runtime = request.app.state.runtime
@@ -126,15 +141,7 @@ def _load_principal(request: Request, db: Session, *, allow_pending: bool) -> Pr
         session_id = int(claims["sid"])
     except (TypeError, ValueError):
         raise errors.Unauthenticated("invalid_token") from None
-    # The session, its account with its profiles and the account's organisation in one statement
-    # (every request; the profiles would otherwise be three more, selectin-loaded).
-    found = db.execute(
-        select(User, Organization)
-        .join(Organization, Organization.id == User.org_id)
-        .join(AuthSession, AuthSession.user_id == User.id)
-        .where(AuthSession.id == session_id, User.id == user_id, AuthSession.revoked_at.is_(None))
-        .options(joinedload(User.admin_profile), joinedload(User.worker_profile), joinedload(User.vehicle))
-    ).first()
+    found = db.execute(_PRINCIPAL, {"session_id": session_id, "user_id": user_id}).first()
     if found is None:
         raise errors.Unauthenticated("invalid_token")
     user, org = found
