@@ -21,12 +21,17 @@ COMPLETION_IMAGE_TYPES = {ImageType.COLLECTION_COMPLETED}
 CONTRIBUTION_IMAGE_TYPES = {ImageType.CLEANING_BEFORE_AREA, ImageType.CLEANING_AFTER_AREA}
 
 
+def carries_depots(report_type: str) -> bool:
+    """Only collection requests carry depots; readers skip the depot tables for every other type."""
+    return report_type == ReportType.COLLECTION_REQUEST
+
+
 def type_problems(report_type: ReportType, content: dict[str, Any]) -> list[dict[str, str]]:
     """Checks that apply to drafts too: fields that never belong to this type."""
     problems: list[dict[str, str]] = []
     areas = content.get("areas") or []
     depots = content.get("collection_depots") or []
-    if report_type != ReportType.COLLECTION_REQUEST and depots:
+    if not carries_depots(report_type) and depots:
         problems.append({"field": "collection_depots", "message": "only collection requests carry depots"})
     if report_type == ReportType.COLLECTION_REQUEST and areas:
         problems.append({"field": "areas", "message": "collection requests carry depots, not areas"})

@@ -196,12 +196,12 @@ def present_many(db: Session, reports: list[Report]) -> list[dict[str, Any]]:
     for area in rows(_AREAS, sorted(areas_to_read)):
         area_rows[area.report_id].append(area)
     report_images = rows(_IMAGE_LINKS, ids)
-    # parts only some types can have: depots (collection requests, rules.type_problems),
-    # contributions and credits (cleaning reports), follow-up reports (not collection requests)
+    # parts only some types can have: depots (rules.carries_depots), contributions and credits
+    # (cleaning reports), follow-up reports (not collection requests)
     of_type: dict[str, list[int]] = defaultdict(list)
     for r in reports:
         of_type[r.type].append(r.id)
-    depots = rows(_DEPOTS, of_type[ReportType.COLLECTION_REQUEST])
+    depots = rows(_DEPOTS, [r.id for r in reports if rules.carries_depots(r.type)])
     depot_images: dict[int, list[int]] = defaultdict(list)
     for depot_id, image_id in rows(_DEPOT_IMAGES, [d.id for d in depots]):
         depot_images[depot_id].append(image_id)
@@ -374,7 +374,7 @@ def stored_content(db: Session, report: Report) -> dict[str, Any]:
     """The report as the submission rules see it."""
     depots = (
         list(db.execute(select(CollectionDepot).where(CollectionDepot.report_id == report.id)).scalars())
-        if report.type == ReportType.COLLECTION_REQUEST
+        if rules.carries_depots(report.type)
         else []
     )
     depot_photos: dict[int, list[int]] = defaultdict(list)
