@@ -1,7 +1,8 @@
 """Field workload under load (04-quality §2, 07 §12).
 
 The service runs as a separate process group (``beachsaver serve --workers N``: uvicorn with
-several worker processes on MariaDB; one process on the SQLite fallback) on the bench database;
+several worker processes on MariaDB, each on a socket of its own, D45; one process on the SQLite
+fallback) on the bench database;
 the load generator (``bench.loadgen``) is another process on loopback.
 
 1. Mixed workload: ``200 × scale`` simulated field workers for ``60 × scale`` seconds, each
@@ -408,19 +409,14 @@ def run(b: Bench) -> dict[str, Any]:
     bare_port = free_port()
     bare_env = b.process_env()
     bare_env.update(BENCH_BARE_STATEMENTS=str(statements_path), BENCH_BARE_DATABASE_URL=b.url)
+    # served like the service (``beachsaver serve --workers``): one SO_REUSEPORT socket per process
     bare_argv = [
         sys.executable,
-        "-m",
-        "uvicorn",
-        "bench.bare_app:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
+        "-c",
+        "import sys; from beachsaver.core.server import serve_workers; "
+        "sys.exit(serve_workers('bench.bare_app:app', '127.0.0.1', int(sys.argv[1]), int(sys.argv[2])))",
         str(bare_port),
-        "--workers",
         str(processes),
-        "--log-level",
-        "warning",
     ]
     with Server(b, bare_argv, bare_port, "bare", env=bare_env) as bare:
         bare.wait_ready("/")
@@ -444,7 +440,7 @@ def run(b: Bench) -> dict[str, Any]:
         mix="reporters: view 1/2, submit with 1-3 areas 1/2; collectors: list depots near 1/2, complete 1/2",
         reporters=len(reporters),
         collectors=len(collectors),
-        server=f"beachsaver serve --workers {processes} (uvicorn, {processes} process{'es' * (processes > 1)})",
+        server=f"beachsaver serve --workers {processes} (uvicorn, {processes} process{'es' * (processes > 1)}, D45)",
         generator=f"bench.loadgen: asyncio HTTP/1.1 on {mixed['loop']}, a separate process on loopback",
         generator_cpu_s=mixed["cpu_s"],
         offered_rps=round(sizes.api_users / sizes.think_s, 1),

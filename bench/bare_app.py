@@ -4,8 +4,10 @@ service issued for one ``GET /api/reports/{id}`` (recorded by ``bench.api_load``
 same driver and the same engine settings (``beachsaver.core.db.make_engine``: PyMySQL, the
 pool, its liveness ping), in one transaction, and answers the rows as JSON.
 
-    BENCH_BARE_STATEMENTS=statements.pickle BENCH_BARE_DATABASE_URL=mysql://... \\
-        uvicorn bench.bare_app:app --workers 3
+    BENCH_BARE_STATEMENTS=statements.pickle BENCH_BARE_DATABASE_URL=mysql://... python -c \\
+        "from beachsaver.core.server import serve_workers; serve_workers('bench.bare_app:app', '127.0.0.1', 8001, 3)"
+
+(served as ``beachsaver serve --workers 3`` serves the service: one socket per process, D45)
 
 The handler runs the statements directly on the event loop: one request at a time per process,
 the cheapest way there is; the service runs its handlers in a thread pool.

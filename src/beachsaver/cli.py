@@ -52,21 +52,15 @@ def serve(
     base = f"http://{host}:{port}"
     typer.echo(f"Beach-Saver {settings.env} on {base}  (console {base}/admin, app {base}/app, API docs {base}/docs)")
     if workers > 1:
-        uvicorn.run(
-            "beachsaver.asgi:app",
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="warning",
-            timeout_graceful_shutdown=20,
-        )
-    else:
-        from beachsaver.app import create_app
-        from beachsaver.core.server import DrainingServer
+        from beachsaver.core.server import serve_workers
 
-        application = create_app(settings, configure_logging=True)
-        config = uvicorn.Config(application, host=host, port=port, log_level="warning", timeout_graceful_shutdown=20)
-        DrainingServer(config, application, drain_s=drain_s).run()
+        raise typer.Exit(serve_workers("beachsaver.asgi:app", host, port, workers, drain_s=drain_s))
+    from beachsaver.app import create_app
+    from beachsaver.core.server import DrainingServer
+
+    application = create_app(settings, configure_logging=True)
+    config = uvicorn.Config(application, host=host, port=port, log_level="warning", timeout_graceful_shutdown=20)
+    DrainingServer(config, application, drain_s=drain_s).run()
 
 
 @app.command()

@@ -1,6 +1,10 @@
 """Uvicorn server with a graceful drain: on SIGTERM readiness turns 503 first, then uvicorn
 stops accepting, finishes in-flight requests and exits (safe blue/green and rolling deploys).
 
+Several worker processes behind one port (``serve_workers``): each process listens on a socket
+of its own, all bound to the port with ``SO_REUSEPORT``, so that the kernel spreads the
+connections evenly over the processes (D45).
+
 Also the admission limit of each process (``AdmissionLimit``): at most a few requests are inside
 the application at once, the others wait for their turn on the event loop.
 """
@@ -8,12 +12,22 @@ the application at once, the others wait for their turn on the event loop.
 from __future__ import annotations
 
 import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import sys
 import threading
 from types import FrameType
+from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.importer import import_from_string
+
+log = logging.getLogger("beachsaver.server")
 
 #: How long a request may wait for its turn before it is refused (503 with Retry-After). Below
 #: the clients' own time-outs (30 s), so that an overloaded process answers rather than drops.
@@ -23,14 +37,16 @@ UNLIMITED_PREFIXES = ("/health", "/metrics")
 
 
 class DrainingServer(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, application: FastAPI, drain_s: float) -> None:
+    def __init__(self, config: uvicorn.Config, application: Any, drain_s: float) -> None:
         super().__init__(config)
         self.application = application
         self.drain_s = drain_s
         self._draining = False
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        self.application.state.draining = True
+        state = getattr(self.application, "state", None)
+        if state is not None:
+            state.draining = True
         if self.drain_s > 0 and not self._draining:
             self._draining = True
             threading.Timer(self.drain_s, super().handle_exit, args=(sig, frame)).start()
@@ -101,3 +117,87 @@ class AdmissionLimit:
             request, "DB_UNAVAILABLE", 503, translate("db_unavailable", lang), headers={"Retry-After": "5"}
         )
         await response(scope, receive, send)
+
+
+# ---- several worker processes ---------------------------------------------------------------------
+
+
+def reuse_port_socket(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` that other ``SO_REUSEPORT`` sockets may share."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _run_worker(app_path: str, sock: socket.socket, drain_s: float) -> None:
+    """One worker process: the application on its own listening socket. Exits with uvicorn's
+    ``STARTUP_FAILURE`` when it never served (the supervisor then stops instead of restarting)."""
+    try:
+        application = import_from_string(app_path)
+    except Exception:
+        log.exception("cannot load %s", app_path)
+        sys.exit(STARTUP_FAILURE)
+    config = uvicorn.Config(application, log_level="warning", timeout_graceful_shutdown=20)
+    server = DrainingServer(config, application, drain_s=drain_s)
+    server.run(sockets=[sock])
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
+
+
+def serve_workers(app_path: str, host: str, port: int, workers: int, drain_s: float = 0.0) -> int:
+    """Run ``workers`` processes of the ASGI application ``app_path`` ("module:attribute") on one
+    port until SIGTERM or SIGINT, and return the exit status.
+
+    The sockets are bound here, one per process, before any process starts: a connection that
+    arrives while its process starts (or restarts after a crash) waits in that socket's queue.
+    A process that dies is replaced on the same socket; one that dies at its start stops all.
+    Where the platform has no ``SO_REUSEPORT``, uvicorn's own supervisor (one shared socket).
+    """
+    if not hasattr(socket, "SO_REUSEPORT"):
+        uvicorn.run(app_path, host=host, port=port, workers=workers, log_level="warning", timeout_graceful_shutdown=20)
+        return 0
+    try:
+        sockets = [reuse_port_socket(host, port) for _ in range(workers)]
+    except OSError as exc:
+        log.error("cannot listen on %s:%s: %s", host, port, exc)
+        return 1
+    context = multiprocessing.get_context("spawn")
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, on_signal)
+
+    def start(sock: socket.socket) -> Any:
+        process = context.Process(target=_run_worker, args=(app_path, sock, drain_s), daemon=False)
+        process.start()
+        return process
+
+    processes = [start(sock) for sock in sockets]
+    status = 0
+    while not stop.wait(0.5):
+        for index, process in enumerate(processes):
+            if process.is_alive() or stop.is_set():
+                continue
+            if process.exitcode == STARTUP_FAILURE:
+                log.error("worker process %s could not start: stopping", process.pid)
+                status = STARTUP_FAILURE
+                stop.set()
+                break
+            log.warning("worker process %s died (%s): starting another", process.pid, process.exitcode)
+            processes[index] = start(sockets[index])
+    for process in processes:
+        if process.is_alive() and process.pid is not None:
+            os.kill(process.pid, signal.SIGTERM)
+    for process in processes:
+        process.join()
+    for sock in sockets:
+        sock.close()
+    return status
