@@ -217,6 +217,7 @@ def prepare_collectors(b: Bench, collectors: list[dict[str, Any]], depots_each: 
                         "longitude": Decimal(f"{home[1] + rnd.uniform(-0.0003, 0.0003):.7f}"),
                         "estimated_kg": Decimal("120.00"),
                         "status": "WAITING",
+                        "request_live": True,
                         "created_at": now - timedelta(hours=2),
                         "updated_at": now - timedelta(hours=2),
                     }

@@ -51,7 +51,7 @@ from beachsaver.core.db import session_scope
 from beachsaver.core.enums import CleanerType, DepotStatus, ReportStatus, Role, UserStatus
 from beachsaver.core.runtime import Runtime
 from beachsaver.core.time import SEOUL
-from beachsaver.depots.models import CollectionDepot
+from beachsaver.depots.models import CollectionDepot, request_is_live
 from beachsaver.orgs.models import Organization
 from beachsaver.reports.models import Contribution, Credit, Report, ReportArea
 from beachsaver.teams.models import Team, TeamMembership
@@ -793,6 +793,7 @@ def _depots(
     now: datetime,
 ) -> None:
     live = report["status"] != ReportStatus.DRAFT
+    request_live = request_is_live(report["status"], report.get("deleted_at"))
     at: datetime = report["created_at"]
     submitted: datetime | None = report["submitted_at"]
     for position in range(rnd.choice((1, 1, 1, 2))):
@@ -846,6 +847,7 @@ def _depots(
                 "note": None,
                 "estimated_kg": _money(estimated),
                 "status": status.value if status is not None else None,
+                "request_live": request_live,
                 "collector_id": collector,
                 "claimed_at": claimed_at,
                 "collected_amount": amount,

@@ -2,12 +2,22 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, Numeric, String, Text, event, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
 from beachsaver.core.db import Base, BigId, UTCDateTime
+from beachsaver.core.enums import ReportStatus
 from beachsaver.core.time import utcnow
+
+#: A collection request whose depots are on the field (07 §8): submitted or approved, not deleted.
+LIVE_REQUEST = (ReportStatus.SUBMITTED, ReportStatus.APPROVED)
+
+
+def request_is_live(status: str | None, deleted_at: datetime | None) -> bool:
+    return status in LIVE_REQUEST and deleted_at is None
 
 
 class CollectionDepot(Base):
@@ -26,6 +36,11 @@ class CollectionDepot(Base):
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     estimated_kg: Mapped[Decimal | None] = mapped_column(Numeric(12, 2), nullable=True)
     status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    #: Whether the depot's request is live (``request_is_live``), kept with the depot so that
+    #: depot lists and counts need not look up every depot's request (D46). Written by the
+    #: request's transitions (``reports.service``: submission, review) and, for a new depot,
+    #: from its request (``_fill_request_live``).
+    request_live: Mapped[bool] = mapped_column(Boolean, nullable=False)
     collector_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id"), nullable=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     collected_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2), nullable=True)
@@ -40,11 +55,32 @@ class CollectionDepot(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
-        Index("ix_collection_depots_org_id_status", "org_id", "status"),
+        # a district's live depots of one status nearest a point, and their count, read from
+        # the index alone (GET /api/collection-depots?near=, D46)
+        Index(
+            "ix_collection_depots_org_id_status_near",
+            "org_id",
+            "status",
+            "request_live",
+            "latitude",
+            "longitude",
+            "collector_id",
+        ),
         Index("ix_collection_depots_report_id", "report_id"),
         Index("ix_collection_depots_collector_id_status", "collector_id", "status"),
         Index("ix_collection_depots_collection_completed_at", "collection_completed_at"),
     )
+
+
+@event.listens_for(CollectionDepot, "before_insert")
+def _fill_request_live(mapper: Mapper[Any], connection: Connection, target: CollectionDepot) -> None:
+    """A new depot not told its request's liveness reads it from the request."""
+    if target.request_live is None:
+        reports = CollectionDepot.__table__.metadata.tables["reports"]
+        request = connection.execute(
+            select(reports.c.status, reports.c.deleted_at).where(reports.c.id == target.report_id)
+        ).first()
+        target.request_live = request is not None and request_is_live(request.status, request.deleted_at)
 
 
 class DepotImage(Base):

@@ -12,7 +12,7 @@ from beachsaver.core.enums import DepotStatus, Role
 from beachsaver.core.envelope import Envelope, ListEnvelope, ok
 from beachsaver.core.fields import MAX_ID, IdPath
 from beachsaver.core.http import ApiRoute
-from beachsaver.core.paging import PageParams, page_params, paginate, parse_filter, parse_sort
+from beachsaver.core.paging import PageParams, page_params, paginate, paginate_by_key, parse_filter, parse_sort
 from beachsaver.depots import service
 from beachsaver.depots.models import CollectionDepot
 from beachsaver.depots.schemas import CompleteIn, DepotAdd, DepotOut, IssueIn
@@ -76,7 +76,10 @@ def list_depots(
         dlat = CollectionDepot.latitude - point[0]
         dlng = (CollectionDepot.longitude - point[1]) * scale
         order = [(dlat * dlat + dlng * dlng).asc(), CollectionDepot.id.asc()]
-    rows, meta = paginate(db, stmt, paging, order)
+    if point is not None:
+        rows, meta = paginate_by_key(db, stmt, CollectionDepot.id, paging, order)
+    else:
+        rows, meta = paginate(db, stmt, paging, order)
     data = service.present_many(db, rows)
     if point is not None:
         data = service.with_distance(data, point)

@@ -6,7 +6,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import Select, and_, or_, select, true, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
@@ -18,7 +18,7 @@ from beachsaver.core.deps import Principal
 from beachsaver.core.enums import DepotStatus, ReportStatus, ReportType, Role
 from beachsaver.core.geo import haversine_m, visiting_order
 from beachsaver.core.time import to_utc, utcnow
-from beachsaver.depots.models import CollectionDepot, DepotImage
+from beachsaver.depots.models import LIVE_REQUEST, CollectionDepot, DepotImage
 from beachsaver.images import service as image_service
 from beachsaver.images.models import Image
 from beachsaver.notifications import service as notification_service
@@ -27,15 +27,10 @@ from beachsaver.reports import service as report_service
 from beachsaver.reports.models import Report
 from beachsaver.statistics import rollup as statistics_rollup
 
-LIVE_REQUEST = (ReportStatus.SUBMITTED, ReportStatus.APPROVED)
-
 
 def visible_clause(db: Session, principal: Principal) -> ColumnElement[bool]:
     """07 §5/§8: depots of live requests; collectors see WAITING/IN_ROUTE of all, the rest only their own."""
-    live_requests = select(Report.id).where(
-        Report.type == ReportType.COLLECTION_REQUEST, Report.status.in_(LIVE_REQUEST), Report.deleted_at.is_(None)
-    )
-    base = and_(CollectionDepot.status.is_not(None), CollectionDepot.report_id.in_(live_requests))
+    base = _live()
     if principal.is_admin:
         return and_(base, CollectionDepot.org_id.in_(principal.scope_org_ids(db)))
     if principal.role == Role.COLLECTOR:
@@ -60,14 +55,12 @@ def actionable_clause(db: Session, principal: Principal) -> ColumnElement[bool]:
     another collector has just completed answers 409 rather than 404."""
     if principal.role != Role.COLLECTOR:
         return visible_clause(db, principal)
-    live_requests = select(Report.id).where(
-        Report.type == ReportType.COLLECTION_REQUEST, Report.status.in_(LIVE_REQUEST), Report.deleted_at.is_(None)
-    )
-    return and_(
-        CollectionDepot.status.is_not(None),
-        CollectionDepot.report_id.in_(live_requests),
-        CollectionDepot.org_id == principal.org.id,
-    )
+    return and_(_live(), CollectionDepot.org_id == principal.org.id)
+
+
+def _live() -> ColumnElement[bool]:
+    """Depots on the field: of a live request (kept on the depot, D46), not a draft's."""
+    return and_(CollectionDepot.status.is_not(None), CollectionDepot.request_live == true())
 
 
 def get_visible(

@@ -31,7 +31,7 @@ from beachsaver.core.enums import CleanerType, DepotStatus, ReportStatus, Report
 from beachsaver.core.geo import haversine_m
 from beachsaver.core.runtime import settings_of
 from beachsaver.core.time import to_utc, utcnow
-from beachsaver.depots.models import CollectionDepot, DepotImage
+from beachsaver.depots.models import CollectionDepot, DepotImage, request_is_live
 from beachsaver.images import service as image_service
 from beachsaver.images.models import Image
 from beachsaver.notifications import service as notification_service
@@ -659,6 +659,7 @@ def add_depot_rows(
             note=depot.note or depot.description,
             estimated_kg=depot.estimated_kg,
             status=status,
+            request_live=request_is_live(report.status, report.deleted_at),
         )
         db.add(row)
         db.flush()
@@ -858,6 +859,9 @@ def change_status(
         report.reject_reason = reason if status == ReportStatus.REJECTED else None
         report.reviewed_at = utcnow()
         report.reviewed_by = principal.id
+        if status == ReportStatus.REJECTED and rules.carries_depots(report.type):
+            # its depots leave the field with it (D46); a resubmission brings them back
+            db.execute(update(CollectionDepot).where(CollectionDepot.report_id == report.id).values(request_live=False))
         db.flush()
         verb = "APPROVE" if status == ReportStatus.APPROVED else "REJECT"
         audit.record(
@@ -1028,7 +1032,9 @@ def submit(db: Session, principal: Principal, report: Report, *, confirm_duplica
     )
     if report_type == ReportType.COLLECTION_REQUEST:
         db.execute(
-            update(CollectionDepot).where(CollectionDepot.report_id == report.id).values(status=DepotStatus.WAITING)
+            update(CollectionDepot)
+            .where(CollectionDepot.report_id == report.id)
+            .values(status=DepotStatus.WAITING, request_live=True)
         )
         collectors = list(
             db.execute(
