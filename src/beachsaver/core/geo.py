@@ -16,6 +16,20 @@ def haversine_m(a: Point, b: Point) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
 
+def local_scale(latitude: float) -> float:
+    """How much shorter a degree of longitude is than one of latitude at ``latitude``."""
+    return max(math.cos(math.radians(latitude)), 0.01)
+
+
+def plane_m(origin: Point, point: Point) -> float:
+    """Distance on the plane at ``origin`` (longitudes scaled by ``local_scale`` of its latitude):
+    the measure the nearest-depot list sorts by in SQL, so that the distances it shows rise with
+    its order; 0.03% longer than the great circle at 15 km, 0.1% at 60 km."""
+    dlat = point[0] - origin[0]
+    dlng = (point[1] - origin[1]) * local_scale(origin[0])
+    return EARTH_RADIUS_M * math.radians(math.hypot(dlat, dlng))
+
+
 def bounding_box(center: Point, radius_m: float) -> tuple[float, float, float, float]:
     """(min_lat, max_lat, min_lng, max_lng) enclosing a circle, for an index-friendly pre-filter."""
     dlat = math.degrees(radius_m / EARTH_RADIUS_M)

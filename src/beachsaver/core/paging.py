@@ -7,7 +7,7 @@ query parameter (``query.sort`` / ``query.filter``), every problem listed. Defau
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,16 +117,34 @@ def paginate(
 
 
 def paginate_by_key(
-    db: Session, stmt: Select[Any], key: Any, params: PageParams, order_by: list[Any]
+    db: Session,
+    stmt: Select[Any],
+    key: Any,
+    params: PageParams,
+    order_by: list[Any],
+    narrowings: Sequence[Sequence[ColumnElement[bool]]] = (),
 ) -> tuple[list[Any], dict[str, int]]:
     """``paginate`` in two passes: the page's keys (``key``, the entity's primary key column) in
     ``order_by`` order, then the rows of those keys. Where an index holds the filter's and the
     order's columns, the database counts and sorts its entries instead of reading and sorting
-    every matching row (the nearest depots, D46)."""
-    keys_only = stmt.with_only_columns(key)
-    total = db.execute(select(func.count()).select_from(keys_only.order_by(None).subquery())).scalar_one()
-    page = list(db.execute(keys_only.order_by(*order_by).limit(params.size).offset(params.offset)).scalars())
+    every matching row (the nearest depots, D46).
+
+    ``narrowings``, tried in turn, are extra conditions under which the page may be found among
+    fewer rows: the first that yields a full page gives it, else the page is read unnarrowed.
+    Each must keep every row that sorts before any row it leaves out (a circle around the point
+    for nearest-first: whatever lies outside is farther than all inside), so that a full page
+    under it is the page."""
+    keys_only = stmt.with_only_columns(key).order_by(*order_by).limit(params.size).offset(params.offset)
+    page: list[Any] | None = None
+    for conditions in narrowings:
+        found = list(db.execute(keys_only.where(*conditions)).scalars())
+        if len(found) == params.size:
+            page = found
+            break
+    if page is None:
+        page = list(db.execute(keys_only).scalars())
+    total = db.execute(select(func.count()).select_from(stmt.with_only_columns(key).subquery())).scalar_one()
     if not page:
         return [], page_meta(params.page, params.size, total)
-    found = {getattr(row, key.key): row for row in db.execute(stmt.where(key.in_(page))).scalars()}
-    return [found[k] for k in page if k in found], page_meta(params.page, params.size, total)
+    found_rows = {getattr(row, key.key): row for row in db.execute(stmt.where(key.in_(page))).scalars()}
+    return [found_rows[k] for k in page if k in found_rows], page_meta(params.page, params.size, total)

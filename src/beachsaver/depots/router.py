@@ -72,12 +72,8 @@ def list_depots(
     order = parse_sort(paging, SORT, [CollectionDepot.created_at.desc(), CollectionDepot.id.desc()])
     point = parse_point(near, "near") if near else None
     if point is not None:
-        scale = math.cos(math.radians(point[0]))
-        dlat = CollectionDepot.latitude - point[0]
-        dlng = (CollectionDepot.longitude - point[1]) * scale
-        order = [(dlat * dlat + dlng * dlng).asc(), CollectionDepot.id.asc()]
-    if point is not None:
-        rows, meta = paginate_by_key(db, stmt, CollectionDepot.id, paging, order)
+        order, circles = service.nearest_first(point)
+        rows, meta = paginate_by_key(db, stmt, CollectionDepot.id, paging, order, circles)
     else:
         rows, meta = paginate(db, stmt, paging, order)
     data = service.present_many(db, rows)

@@ -16,7 +16,7 @@ from beachsaver.core import errors
 from beachsaver.core.db import rows_affected
 from beachsaver.core.deps import Principal
 from beachsaver.core.enums import DepotStatus, ReportStatus, ReportType, Role
-from beachsaver.core.geo import haversine_m, visiting_order
+from beachsaver.core.geo import haversine_m, local_scale, plane_m, visiting_order
 from beachsaver.core.time import to_utc, utcnow
 from beachsaver.depots.models import LIVE_REQUEST, CollectionDepot, DepotImage
 from beachsaver.images import service as image_service
@@ -319,10 +319,44 @@ def add_to_request(db: Session, principal: Principal, body: Any) -> CollectionDe
     return depot
 
 
+#: Half-widths, in degrees of latitude, of the circles around the point in which the nearest
+#: depots are looked for first: about 1.1 km, widened fourfold up to about 280 km; past the last,
+#: every depot of the scope is sorted (``core.paging.paginate_by_key``, D46).
+NEAR_RADII_DEG = (0.01, 0.04, 0.16, 0.64, 2.56)
+#: Added to each bounding box so that rounding its edges to the columns' 7 decimals never cuts
+#: into its circle.
+_BOX_MARGIN_DEG = 1e-6
+
+
+def nearest_first(point: tuple[float, float]) -> tuple[list[Any], list[list[ColumnElement[bool]]]]:
+    """The order nearest first (equirectangular distance, then id) and the circles to narrow the
+    search by, each with its bounding box, which an index on (…, latitude, longitude) can range."""
+    lat, lng = point
+    scale = local_scale(lat)
+    dlat = CollectionDepot.latitude - lat
+    dlng = (CollectionDepot.longitude - lng) * scale
+    distance2 = dlat * dlat + dlng * dlng
+
+    def degrees(value: float) -> Decimal:
+        return Decimal(f"{value:.7f}")
+
+    circles = []
+    for radius in NEAR_RADII_DEG:
+        box = radius + _BOX_MARGIN_DEG
+        circles.append(
+            [
+                CollectionDepot.latitude.between(degrees(lat - box), degrees(lat + box)),
+                CollectionDepot.longitude.between(degrees(lng - box / scale), degrees(lng + box / scale)),
+                distance2 <= radius * radius,
+            ]
+        )
+    return [distance2.asc(), CollectionDepot.id.asc()], circles
+
+
 def with_distance(rows: list[dict[str, Any]], near: tuple[float, float]) -> list[dict[str, Any]]:
     for row in rows:
         if row["latitude"] is not None and row["longitude"] is not None:
-            row["distance_m"] = round(haversine_m(near, (row["latitude"], row["longitude"])), 1)
+            row["distance_m"] = round(plane_m(near, (row["latitude"], row["longitude"])), 1)
     return rows
 
 
