@@ -7,7 +7,7 @@ query parameter (``query.sort`` / ``query.filter``), every problem listed. Defau
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,18 +122,18 @@ def paginate_by_key(
     key: Any,
     params: PageParams,
     order_by: list[Any],
-    narrowings: Sequence[Sequence[ColumnElement[bool]]] = (),
+    narrowings: Iterable[Sequence[ColumnElement[bool]]] = (),
 ) -> tuple[list[Any], dict[str, int]]:
     """``paginate`` in two passes: the page's keys (``key``, the entity's primary key column) in
     ``order_by`` order, then the rows of those keys. Where an index holds the filter's and the
     order's columns, the database counts and sorts its entries instead of reading and sorting
     every matching row (the nearest depots, D46).
 
-    ``narrowings``, tried in turn, are extra conditions under which the page may be found among
-    fewer rows: the first that yields a full page gives it, else the page is read unnarrowed.
-    Each must keep every row that sorts before any row it leaves out (a circle around the point
-    for nearest-first: whatever lies outside is farther than all inside), so that a full page
-    under it is the page."""
+    ``narrowings``, tried in turn (an iterator builds each only when it is reached), are extra
+    conditions under which the page may be found among fewer rows: the first that yields a full
+    page gives it, else the page is read unnarrowed. Each must keep every row that sorts before
+    any row it leaves out (a circle around the point for nearest-first: whatever lies outside is
+    farther than all inside), so that a full page under it is the page."""
     keys_only = stmt.with_only_columns(key).order_by(*order_by).limit(params.size).offset(params.offset)
     page: list[Any] | None = None
     for conditions in narrowings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -328,9 +329,10 @@ NEAR_RADII_DEG = (0.01, 0.04, 0.16, 0.64, 2.56)
 _BOX_MARGIN_DEG = 1e-6
 
 
-def nearest_first(point: tuple[float, float]) -> tuple[list[Any], list[list[ColumnElement[bool]]]]:
-    """The order nearest first (equirectangular distance, then id) and the circles to narrow the
-    search by, each with its bounding box, which an index on (…, latitude, longitude) can range."""
+def nearest_first(point: tuple[float, float]) -> tuple[list[Any], Iterator[list[ColumnElement[bool]]]]:
+    """The order nearest first (plane distance, then id) and the circles to narrow the search
+    by, each with its bounding box, which an index on (…, latitude, longitude) can range; a
+    circle is built only when the one before it fell short of a page."""
     lat, lng = point
     scale = local_scale(lat)
     dlat = CollectionDepot.latitude - lat
@@ -340,17 +342,16 @@ def nearest_first(point: tuple[float, float]) -> tuple[list[Any], list[list[Colu
     def degrees(value: float) -> Decimal:
         return Decimal(f"{value:.7f}")
 
-    circles = []
-    for radius in NEAR_RADII_DEG:
-        box = radius + _BOX_MARGIN_DEG
-        circles.append(
-            [
+    def circles() -> Iterator[list[ColumnElement[bool]]]:
+        for radius in NEAR_RADII_DEG:
+            box = radius + _BOX_MARGIN_DEG
+            yield [
                 CollectionDepot.latitude.between(degrees(lat - box), degrees(lat + box)),
                 CollectionDepot.longitude.between(degrees(lng - box / scale), degrees(lng + box / scale)),
                 distance2 <= radius * radius,
             ]
-        )
-    return [distance2.asc(), CollectionDepot.id.asc()], circles
+
+    return [distance2.asc(), CollectionDepot.id.asc()], circles()
 
 
 def with_distance(rows: list[dict[str, Any]], near: tuple[float, float]) -> list[dict[str, Any]]:
