@@ -33,7 +33,7 @@ def plane_m(origin: Point, point: Point) -> float:
 def bounding_box(center: Point, radius_m: float) -> tuple[float, float, float, float]:
     """(min_lat, max_lat, min_lng, max_lng) enclosing a circle, for an index-friendly pre-filter."""
     dlat = math.degrees(radius_m / EARTH_RADIUS_M)
-    dlng = math.degrees(radius_m / (EARTH_RADIUS_M * max(0.01, math.cos(math.radians(center[0])))))
+    dlng = math.degrees(radius_m / (EARTH_RADIUS_M * local_scale(center[0])))
     return center[0] - dlat, center[0] + dlat, center[1] - dlng, center[1] + dlng
 
 

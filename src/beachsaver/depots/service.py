@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
@@ -17,7 +18,7 @@ from beachsaver.core import errors
 from beachsaver.core.db import rows_affected
 from beachsaver.core.deps import Principal
 from beachsaver.core.enums import DepotStatus, ReportStatus, ReportType, Role
-from beachsaver.core.geo import haversine_m, local_scale, plane_m, visiting_order
+from beachsaver.core.geo import EARTH_RADIUS_M, bounding_box, haversine_m, local_scale, plane_m, visiting_order
 from beachsaver.core.time import to_utc, utcnow
 from beachsaver.depots.models import LIVE_REQUEST, CollectionDepot, DepotImage
 from beachsaver.images import service as image_service
@@ -344,10 +345,10 @@ def nearest_first(point: tuple[float, float]) -> tuple[list[Any], Iterator[list[
 
     def circles() -> Iterator[list[ColumnElement[bool]]]:
         for radius in NEAR_RADII_DEG:
-            box = radius + _BOX_MARGIN_DEG
+            box = bounding_box(point, EARTH_RADIUS_M * math.radians(radius + _BOX_MARGIN_DEG))
             yield [
-                CollectionDepot.latitude.between(degrees(lat - box), degrees(lat + box)),
-                CollectionDepot.longitude.between(degrees(lng - box / scale), degrees(lng + box / scale)),
+                CollectionDepot.latitude.between(degrees(box[0]), degrees(box[1])),
+                CollectionDepot.longitude.between(degrees(box[2]), degrees(box[3])),
                 distance2 <= radius * radius,
             ]
 
