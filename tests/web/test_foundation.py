@@ -64,17 +64,23 @@ def test_pending_citizen_sees_only_the_waiting_notice(phone_page: Any, live_serv
 def test_language_large_text_and_high_contrast(phone_page: Any, live_server: LiveServer) -> None:
     worker_sign_in(phone_page, live_server, INVESTIGATOR_PHONE)
     phone_page.goto(f"{live_server.url}/app/login")
-    phone_page.get_by_role("button", name="English").click()
+
+    def choose(name: str) -> None:
+        # each preference is a form posted back to the page: read the page once it has reloaded
+        with phone_page.expect_navigation():
+            phone_page.get_by_role("button", name=name).click()
+
+    choose("English")
     assert phone_page.get_by_role("heading", name="Beach-Saver sign-in").is_visible()
     assert phone_page.evaluate("document.documentElement.lang") == "en"
     base = phone_page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
-    phone_page.get_by_role("button", name="Large text").click()
+    choose("Large text")
     large = phone_page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
     assert large >= base * 1.2
-    phone_page.get_by_role("button", name="High contrast").click()
+    choose("High contrast")
     assert "high-contrast" in phone_page.evaluate("document.documentElement.className")
     assert axe_violations(phone_page) == []
-    phone_page.get_by_role("button", name="한국어").click()
+    choose("한국어")
     assert phone_page.evaluate("document.documentElement.lang") == "ko"
 
 
