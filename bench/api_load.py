@@ -289,7 +289,7 @@ def closed_loop(b: Bench, port: int, path: str, token: str | None, name: str) ->
         "warmup_s": sizes.warmup_s,
     }
     out = run_loadgen(b, plan, name, sizes.throughput_s + 120)
-    ok = [ms for _, status, ms in out["samples"] if status == 200]
+    ok = [sample[2] for sample in out["samples"] if sample[1] == 200]
     return {
         "rps": round(len(ok) / out["measured_s"], 1) if out["measured_s"] else 0.0,
         "p50_ms": percentile(ok, 50),
@@ -314,6 +314,24 @@ def summarise(samples: list[list[Any]]) -> dict[str, Any]:
             "mean_ms": round(statistics.fmean(times), 1) if times else None,
         }
     return by_action
+
+
+def over_time(samples: list[list[Any]], window_s: float = 10.0) -> list[dict[str, Any]]:
+    """Requests and latency by window of the run (by when each request started): shows whether the
+    tail is spread over the run (steady queueing) or comes from one stretch (a stall)."""
+    windows: dict[int, list[float]] = {}
+    for sample in samples:
+        windows.setdefault(int(sample[3] // window_s), []).append(sample[2])
+    return [
+        {
+            "from_s": index * window_s,
+            "requests": len(times),
+            "p50_ms": percentile(times, 50),
+            "p95_ms": percentile(times, 95),
+            "max_ms": round(max(times), 1),
+        }
+        for index, times in sorted(windows.items())
+    ]
 
 
 def row_lock_status(b: Bench) -> dict[str, int] | None:
@@ -446,6 +464,7 @@ def run(b: Bench) -> dict[str, Any]:
         generator_cpu_s=mixed["cpu_s"],
         offered_rps=round(sizes.api_users / sizes.think_s, 1),
         actions=summarise(samples),
+        over_time=over_time(samples),
         cpu=cpu,
         failures=mixed["failures"][:5],
         detail={

@@ -9,8 +9,11 @@ Two modes:
 - ``mixed``: every simulated field worker performs one action of the mix, then waits an
   exponential think time (mean ``think_s``, 07 §12), until ``seconds`` have passed. Reporters
   view one of their reports or submit a new one with areas; collectors list the waiting depots
-  near them or complete one of those they listed. Workers start spread over the first think
-  time, so the offered load is steady from the start (N workers / think_s requests per second).
+  near them or complete one of those they listed. Each worker starts with a think time of its
+  own (exponential, the same mean), so the load is N workers / think_s requests per second from
+  the first second: the arrivals of a worker already thinking when the run starts. (Starting
+  every worker once, spread uniformly over the first think time, offered half as much again in
+  the first ten seconds, up to twice the rate at their end: 1,450 requests instead of 1,000.)
 - ``closed``: ``connections`` clients send the same GET back to back (no think time) for
   ``seconds``: the throughput of one endpoint; the first ``warmup_s`` are not counted.
 
@@ -111,9 +114,11 @@ class Connection:
 
 class Recorder:
     def __init__(self) -> None:
-        self.samples: list[tuple[str, int, float]] = []
+        #: (action, status, milliseconds, seconds from the start of the run to the request's start)
+        self.samples: list[tuple[str, int, float, float]] = []
         self.failures: list[str] = []
         self.counting = True
+        self.origin = time.perf_counter()
 
     async def call(
         self, conn: Connection, action: str, method: str, path: str, token: str | None, body: Any = None
@@ -126,7 +131,7 @@ class Recorder:
             status, data = 0, f"{type(exc).__name__}: {exc}".encode()
         elapsed_ms = (time.perf_counter() - started) * 1000
         if self.counting:
-            self.samples.append((action, status, round(elapsed_ms, 3)))
+            self.samples.append((action, status, round(elapsed_ms, 3), round(started - self.origin, 3)))
             if not 200 <= status < 300 and len(self.failures) < 20:
                 self.failures.append(f"{action} {method} {path} -> {status}: {data[:300]!r}")
         return status, data
@@ -184,8 +189,11 @@ async def field_worker(
     token = worker["token"]
     views: list[int] = list(worker.get("views") or [])
     candidates: list[int] = []
-    await asyncio.sleep(rnd.uniform(0, min(think, max(0.0, deadline - time.monotonic()) / 2)))
     try:
+        first = rnd.expovariate(1.0 / think)
+        if time.monotonic() + first >= deadline:
+            return
+        await asyncio.sleep(first)
         while time.monotonic() < deadline:
             if worker["kind"] == "reporter":
                 if views and rnd.random() < 0.5:
