@@ -531,26 +531,48 @@ def notify_many(db: Session, events: Sequence[NotifyEvent]) -> list[list[Notific
     for chunk in _chunks(everyone):
         found = db.execute(select(User).where(User.id.in_(chunk)).options(*WITHOUT_PROFILES)).scalars()
         users.update({u.id: u for u in found})
-    markers = [[dedupe_key(spec.dedupe, uid, INAPP) for uid in ids if uid in users] for spec, _, ids in checked]
-    known = _existing_keys(db, [key for keys in markers for key in keys])
-    plans: list[tuple[int, _Planned]] = []
-    for index, ((spec, wanted, ids), keys) in enumerate(zip(checked, markers, strict=True)):
+    candidates: list[tuple[int, _Planned]] = []
+    for index, (spec, wanted, ids) in enumerate(checked):
         title = spec.title[:200]
         link = spec.link[:300] if spec.link else None
-        for uid, key in zip([uid for uid in ids if uid in users], keys, strict=True):
-            if key in known:
-                continue
-            known.add(key)  # a later event of the batch with this key finds it, as a later call would
-            row = Notification(
-                user_id=uid, category=spec.category, event=spec.event[:48], title=title, message=spec.message, link=link
-            )
-            plans.append((index, _Planned(spec, wanted, users[uid], key, row, title, link)))
+        for uid in ids:
+            if uid in users:
+                row = Notification(
+                    user_id=uid,
+                    category=spec.category,
+                    event=spec.event[:48],
+                    title=title,
+                    message=spec.message,
+                    link=link,
+                )
+                marker = dedupe_key(spec.dedupe, uid, INAPP)
+                candidates.append((index, _Planned(spec, wanted, users[uid], marker, row, title, link)))
+    _plan_outgoing(db, [plan for _, plan in candidates])
+    # one look-up for every key of the batch: the in-app markers and the outbox rows
+    known = _existing_keys(
+        db, [key for _, plan in candidates for key in (plan.marker, *(o.row["dedupe_key"] for o in plan.outgoing))]
+    )
+    plans: list[tuple[int, _Planned]] = []
+    for index, plan in candidates:
+        if plan.marker in known:
+            continue
+        known.add(plan.marker)  # a later event of the batch with this key finds it, as a later call would
+        kept: list[Outgoing] = []
+        for out in plan.outgoing:
+            if out.row["dedupe_key"] not in known:
+                known.add(out.row["dedupe_key"])
+                kept.append(out)
+        plan.outgoing = kept
+        plans.append((index, plan))
     if not plans:
         return created
     _number_on_sqlite(db, [plan.row for _, plan in plans])
     db.add_all(plan.row for _, plan in plans)
     db.flush()
-    _planoutgoing(db, [plan for _, plan in plans])
+    for _, plan in plans:
+        for out in plan.outgoing:
+            out.row["notification_id"] = plan.row.id
+            out.row["payload"] = {**(out.row["payload"] or {}), "notification_id": plan.row.id}
     _insert_planned(db, [plan for _, plan in plans])
     for index, plan in plans:
         if plan.won:
@@ -558,9 +580,9 @@ def notify_many(db: Session, events: Sequence[NotifyEvent]) -> list[list[Notific
     return created
 
 
-def _planoutgoing(db: Session, plans: list[_Planned]) -> None:
-    """Each notification's outbox rows (minus the keys that exist or an earlier row of the batch
-    has), with the devices of every recipient loaded once and each phone decrypted once."""
+def _plan_outgoing(db: Session, plans: list[_Planned]) -> None:
+    """Each notification's outbox rows, before the notification has its id, with the devices of
+    every recipient loaded once and each phone decrypted once."""
     push_users = sorted({p.user.id for p in plans if "PUSH" in p.wanted})
     devices = _devices_by_user(db, push_users) if push_users else {}
     phones: dict[int, str | None] = {}
@@ -587,19 +609,11 @@ def _planoutgoing(db: Session, plans: list[_Planned]) -> None:
             message=plan.spec.message,
             link=plan.link,
             dedupe=plan.spec.dedupe,
-            notification_id=plan.row.id,
+            notification_id=None,
             event=plan.spec.event,
             devices=partial(devices_of, user.id),
             phone=partial(phone_of, user),
         )
-    known = _existing_keys(db, [out.row["dedupe_key"] for plan in plans for out in plan.outgoing])
-    for plan in plans:
-        kept: list[Outgoing] = []
-        for out in plan.outgoing:
-            if out.row["dedupe_key"] not in known:
-                known.add(out.row["dedupe_key"])
-                kept.append(out)
-        plan.outgoing = kept
 
 
 def _insert_planned(db: Session, plans: list[_Planned]) -> None:

@@ -601,8 +601,8 @@ def _replace_areas(db: Session, report: Report, areas: list[Any], uploaders: set
     report_type = ReportType(report.type)
     report.areas.clear()
     db.flush()
-    for position, area in enumerate(areas):
-        row = ReportArea(
+    rows = [
+        ReportArea(
             position=position,
             area_name=area.area_name,
             start_latitude=_dec(area.start_latitude),
@@ -616,8 +616,11 @@ def _replace_areas(db: Session, report: Report, areas: list[Any], uploaders: set
             note=area.note,
             investigation_area_id=area.investigation_area_id,
         )
-        report.areas.append(row)
-        db.flush()
+        for position, area in enumerate(areas)
+    ]
+    report.areas.extend(rows)
+    db.flush()  # one INSERT for every area (MariaDB returns their ids), not one per area
+    for position, (area, row) in enumerate(zip(areas, rows, strict=True)):
         images = image_service.resolve_for_attachment(
             db,
             area.image_ids or [],
