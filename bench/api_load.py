@@ -402,7 +402,10 @@ def run(b: Bench) -> dict[str, Any]:
     statements_path.write_bytes(pickle.dumps(statements))
 
     port = free_port()
-    with Server(b, serve_argv(processes, port), port, "service") as server:
+    # as in production (03, config.py): messages go to the outbox for the worker to deliver, not
+    # also to the development outbox (a dev-only feature that staging and prod refuse)
+    service_env = b.process_env(dev_outbox="false")
+    with Server(b, serve_argv(processes, port), port, "service", env=service_env) as server:
         server.wait_ready()
         b.log(f"api_load: mixed workload, {sizes.api_users} workers for {sizes.api_seconds:.0f} s")
         plan = {
@@ -460,6 +463,7 @@ def run(b: Bench) -> dict[str, Any]:
         reporters=len(reporters),
         collectors=len(collectors),
         server=f"beachsaver serve --workers {processes} (uvicorn, {processes} process{'es' * (processes > 1)}, D45)",
+        dev_outbox=False,
         generator=f"bench.loadgen: asyncio HTTP/1.1 on {mixed['loop']}, a separate process on loopback",
         generator_cpu_s=mixed["cpu_s"],
         offered_rps=round(sizes.api_users / sizes.think_s, 1),
