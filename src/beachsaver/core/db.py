@@ -17,6 +17,7 @@ from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, e
 from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import PoolResetState
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -34,6 +35,8 @@ QUERY_TIMEOUT_S = 30
 #: are busy) in every request. A connection lost meanwhile fails its first statement (503) and
 #: the pool replaces it.
 PING_AFTER_IDLE_S = 1.0
+#: MySQL's server status flag "a transaction is open" (SERVER_STATUS_IN_TRANS in mysql_com.h)
+SERVER_STATUS_IN_TRANS = 1
 
 # Positive integer ids everywhere; SQLite only autoincrements INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -125,7 +128,21 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Eng
         pool_recycle=1800,
         isolation_level="READ COMMITTED",
         connect_args={"connect_timeout": 2, "read_timeout": PING_TIMEOUT_S, "write_timeout": QUERY_TIMEOUT_S},
+        pool_reset_on_return=None,  # _rollback_if_open below
     )
+
+    @event.listens_for(engine, "reset")
+    def _rollback_if_open(dbapi_conn: Any, _record: Any, state: PoolResetState) -> None:
+        # A connection given back to the pool is rolled back only when the server says that a
+        # transaction is still open (the status flags of its last answer). SQLAlchemy's default
+        # sends a ROLLBACK on every return, after the COMMIT that ends each request: a round
+        # trip per request for nothing. A connection given back mid-transaction (raw use, an
+        # error) is still rolled back, so no lock or uncommitted write outlives its user.
+        if state.terminate_only:
+            return
+        status = getattr(dbapi_conn, "server_status", None)
+        if status is None or status & SERVER_STATUS_IN_TRANS:
+            dbapi_conn.rollback()
 
     @event.listens_for(engine, "connect")
     def _query_timeout(dbapi_conn: Any, _record: Any) -> None:
