@@ -386,7 +386,7 @@ def run(b: Bench) -> dict[str, Any]:
     processes = sizes.server_processes if b.backend == "mysql" else 1
     b.log(f"api_load: preparing {sizes.api_users} field workers")
     reporters, collectors, notes = choose_workers(b, sizes.api_users)
-    depots_each = 20 + math.ceil(sizes.api_seconds / sizes.think_s) + 5
+    depots_each = 20 + math.ceil((sizes.api_warmup_s + sizes.api_seconds) / sizes.think_s) + 5
     prepare_collectors(b, collectors, depots_each)
     ids = sorted({w["user_id"] for w in reporters + collectors})
     tokens = mint_tokens(b.runtime(), ids)
@@ -407,7 +407,6 @@ def run(b: Bench) -> dict[str, Any]:
     service_env = b.process_env(dev_outbox="false")
     with Server(b, serve_argv(processes, port), port, "service", env=service_env) as server:
         server.wait_ready()
-        b.log(f"api_load: mixed workload, {sizes.api_users} workers for {sizes.api_seconds:.0f} s")
         plan = {
             "mode": "mixed",
             "host": "127.0.0.1",
@@ -417,6 +416,14 @@ def run(b: Bench) -> dict[str, Any]:
             "seed": 1,
             "workers": reporters + collectors,
         }
+        if sizes.api_warmup_s > 0:
+            # Fresh processes compile and cache each statement on first use, and the first
+            # requests of every connection open it: a few seconds of extra CPU that, on a machine
+            # loaded near its capacity, queue the next requests for tens of seconds. Measured
+            # from cold, the first two 10-s windows had p95 0.97-1.5 s, the later ones 0.2-0.4 s.
+            b.log(f"api_load: warm-up, the same workload for {sizes.api_warmup_s:.0f} s (not measured)")
+            run_loadgen(b, {**plan, "seconds": sizes.api_warmup_s, "seed": 2}, "warmup", sizes.api_warmup_s + 120)
+        b.log(f"api_load: mixed workload, {sizes.api_users} workers for {sizes.api_seconds:.0f} s")
         service_pids = server.pids()
         database_pids = pids_named("mariadbd", "mysqld") if b.backend == "mysql" else []
         cpu_before = (cpu_seconds(service_pids), cpu_seconds(database_pids), machine_cpu_seconds())
@@ -459,6 +466,7 @@ def run(b: Bench) -> dict[str, Any]:
         workers=sizes.api_users,
         seconds=sizes.api_seconds,
         think_time=f"exponential, mean {sizes.think_s:.0f} s",
+        warmup_s=sizes.api_warmup_s,
         mix="reporters: view 1/2, submit with 1-3 areas 1/2; collectors: list depots near 1/2, complete 1/2",
         reporters=len(reporters),
         collectors=len(collectors),

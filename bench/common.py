@@ -40,6 +40,7 @@ class Sizes:
     years: int  # of history they span
     api_users: int  # simulated field workers
     api_seconds: float  # length of the mixed workload
+    api_warmup_s: float  # the same workload before it, not measured (fresh processes warm up)
     think_s: float  # mean exponential think time (07 §12)
     throughput_s: float  # length of each closed-loop report-detail run (service, bare)
     warmup_s: float  # not counted at the start of each closed-loop run
@@ -60,6 +61,7 @@ class Sizes:
             years=5 if scale >= 0.05 else 1,
             api_users=max(6, round(200 * scale)),
             api_seconds=max(1.5, 60.0 * scale),
+            api_warmup_s=10.0 if scale >= 0.1 else 0.0,
             think_s=10.0,
             throughput_s=max(0.5, min(20.0, 10.0 * scale)),
             warmup_s=1.0 if scale >= 0.1 else 0.2,
