@@ -128,7 +128,7 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Eng
         pool_recycle=1800,
         isolation_level="READ COMMITTED",
         connect_args={"connect_timeout": 2, "read_timeout": PING_TIMEOUT_S, "write_timeout": QUERY_TIMEOUT_S},
-        pool_reset_on_return=None,  # _rollback_if_open below
+        pool_reset_on_return=None,  # _rollback_if_open below (D47)
     )
 
     @event.listens_for(engine, "reset")
