@@ -7,15 +7,17 @@ This is the one permission mechanism: routes declare which roles may call them w
 
 from __future__ import annotations
 
+import functools
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
+from starlette.concurrency import run_in_threadpool
 
 from beachsaver.auth.models import AuthSession
 from beachsaver.core import errors
@@ -34,31 +36,64 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
-def get_db(request: Request) -> Iterator[Session]:
+async def get_db(request: Request) -> AsyncIterator[Session]:
     """The request's single transaction: commit on success, roll back on error.
 
-    An ``AppError`` with ``commit=True`` (a recorded failed sign-in, say) commits first.
+    The session is made on the event loop (that does no I/O). A synchronous API endpoint that
+    takes the session commits it in its own worker thread as it returns (``commit_on_return``,
+    D48), so a request crosses to a worker thread twice (its caller, its endpoint) rather than
+    four times; whatever is left uncommitted here (an endpoint that does not take the session,
+    say) is committed in a worker thread, as is every rollback. An ``AppError`` with
+    ``commit=True`` (a recorded failed sign-in, say) commits first.
     """
     session = request.app.state.runtime.session_factory()
     try:
         yield session
-        session.commit()
     except errors.AppError as exc:
-        if exc.commit:
+        await run_in_threadpool(end_transaction, session, commit=exc.commit)
+        raise
+    except Exception:
+        await run_in_threadpool(end_transaction, session, commit=False)
+        raise
+    except BaseException:
+        end_transaction(session, commit=False)  # cancelled: nothing can be awaited any more
+        raise
+    if session.in_transaction():
+        await run_in_threadpool(end_transaction, session, commit=True)
+    else:
+        session.close()  # committed by the endpoint: no connection is held
+
+
+def end_transaction(session: Session, *, commit: bool) -> None:
+    """Commit (then run what waits for the commit) or roll back, and close the session."""
+    try:
+        if commit:
             session.commit()
             run_after_commit(session)
         else:
             session.rollback()
             discard_after_commit(session)
-        raise
-    except BaseException:
-        session.rollback()
-        discard_after_commit(session)
-        raise
-    else:
-        run_after_commit(session)
     finally:
         session.close()
+
+
+def commit_on_return(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """A synchronous endpoint that commits the request's session (``get_db``) in its own worker
+    thread once it has returned, and runs what waits for the commit there too. An exception
+    leaves the transaction to ``get_db`` (rolled back, or committed for an ``AppError`` that
+    asks for it)."""
+
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        result = endpoint(*args, **kwargs)
+        for value in kwargs.values():
+            if isinstance(value, Session):
+                value.commit()
+                run_after_commit(value)
+                break
+        return result
+
+    return run
 
 
 DbSession = Annotated[Session, Depends(get_db, scope="function")]

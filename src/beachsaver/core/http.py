@@ -8,6 +8,7 @@ All errors reach the client as the envelope of 02-api §1, through ``install_err
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -85,8 +86,16 @@ HANDLED_EXCEPTIONS: tuple[type[BaseException], ...] = (
 
 
 class ApiRoute(APIRoute):
-    """Checks the content type and size of request bodies before FastAPI parses them, and turns
-    any unexpected exception into the 500 ``AppError`` (logged with its traceback)."""
+    """Checks the content type and size of request bodies before FastAPI parses them, turns any
+    unexpected exception into the 500 ``AppError`` (logged with its traceback), and lets a
+    synchronous endpoint commit its session in its own worker thread (``deps.commit_on_return``)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            from beachsaver.core.deps import commit_on_return
+
+            endpoint = commit_on_return(endpoint)
+        super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
