@@ -140,6 +140,23 @@ class Recorder:
 # ---- the mixed field workload --------------------------------------------------------------------
 
 
+def near_path(worker: dict[str, Any]) -> str:
+    """A collector's list of the waiting depots nearest its home."""
+    lat, lng = worker["home"]
+    return f"/api/collection-depots?near={lat:.6f},{lng:.6f}&status=WAITING&size=20"
+
+
+def completion_body(worker: dict[str, Any], collected_amount: float) -> dict[str, Any]:
+    """A collector's completion of a depot, at its home, with its photo."""
+    lat, lng = worker["home"]
+    return {
+        "collected_amount": collected_amount,
+        "photo": worker["photo"],
+        "latitude": round(lat, 6),
+        "longitude": round(lng, 6),
+    }
+
+
 def report_body(worker: dict[str, Any], rnd: random.Random) -> dict[str, Any]:
     beach_id, lat, lng = worker["beach"]
     at = (datetime.now(UTC) - timedelta(minutes=rnd.uniform(5, 120))).isoformat()
@@ -207,25 +224,12 @@ async def field_worker(
             else:
                 if candidates and rnd.random() < 0.5:
                     depot = candidates.pop(rnd.randrange(len(candidates)))
-                    lat, lng = worker["home"]
-                    body = {
-                        "collected_amount": round(rnd.uniform(20, 300), 1),
-                        "photo": worker["photo"],
-                        "latitude": round(lat, 6),
-                        "longitude": round(lng, 6),
-                    }
+                    body = completion_body(worker, round(rnd.uniform(20, 300), 1))
                     await recorder.call(
                         conn, "complete", "PATCH", f"/api/collection-depots/{depot}/complete", token, body
                     )
                 else:
-                    lat, lng = worker["home"]
-                    status, data = await recorder.call(
-                        conn,
-                        "near",
-                        "GET",
-                        f"/api/collection-depots?near={lat:.6f},{lng:.6f}&status=WAITING&size=20",
-                        token,
-                    )
+                    status, data = await recorder.call(conn, "near", "GET", near_path(worker), token)
                     if status == 200:
                         candidates = [int(d["id"]) for d in json.loads(data)["data"]]
             wait = rnd.expovariate(1.0 / think)

@@ -28,7 +28,7 @@ import httpx
 
 from bench.api_load import choose_workers, prepare_collectors
 from bench.common import Bench, Server, add_options, bench_from, cpu_seconds, free_port, mint_tokens, serve_argv
-from bench.loadgen import report_body
+from bench.loadgen import completion_body, near_path, report_body
 
 ACTIONS = ("view", "submit", "near", "complete")
 WARM_UP = 10  # requests of each action to each service before measuring
@@ -67,9 +67,7 @@ class FieldActions:
 
     def near(self, client: httpx.Client, i: int) -> None:
         worker = self.collectors[i % len(self.collectors)]
-        lat, lng = worker["home"]
-        path = f"/api/collection-depots?near={lat:.6f},{lng:.6f}&status=WAITING&size=20"
-        data = self._ok(client.get(path, headers=self._headers(worker))).json()["data"]
+        data = self._ok(client.get(near_path(worker), headers=self._headers(worker))).json()["data"]
         self.candidates[worker["user_id"]] = [d["id"] for d in data if d["id"] not in self.completed]
 
     def complete(self, client: httpx.Client, i: int) -> None:
@@ -80,13 +78,7 @@ class FieldActions:
             waiting = self.candidates[worker["user_id"]]
         depot = waiting.pop()
         self.completed.add(depot)
-        lat, lng = worker["home"]
-        body = {
-            "collected_amount": 50.0,
-            "photo": worker["photo"],
-            "latitude": round(lat, 6),
-            "longitude": round(lng, 6),
-        }
+        body = completion_body(worker, 50.0)
         self._ok(client.patch(f"/api/collection-depots/{depot}/complete", json=body, headers=self._headers(worker)))
 
 

@@ -252,6 +252,11 @@ class Outgoing:
     row: dict[str, Any]
     dev: dict[str, Any]
 
+    def attach(self, notification_id: int) -> None:
+        """Belong to an in-app notification (planned before the notification had its id)."""
+        self.row["notification_id"] = notification_id
+        self.row["payload"] = {**(self.row["payload"] or {}), "notification_id": notification_id}
+
 
 def outgoing(
     db: Session,
@@ -571,8 +576,7 @@ def notify_many(db: Session, events: Sequence[NotifyEvent]) -> list[list[Notific
     db.flush()
     for _, plan in plans:
         for out in plan.outgoing:
-            out.row["notification_id"] = plan.row.id
-            out.row["payload"] = {**(out.row["payload"] or {}), "notification_id": plan.row.id}
+            out.attach(plan.row.id)
     _insert_planned(db, [plan for _, plan in plans])
     for index, plan in plans:
         if plan.won:
