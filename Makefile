@@ -17,7 +17,7 @@ test:
 
 ## The same suite with line coverage (about 40 % slower), a report of the uncovered lines.
 coverage:
-	@bash scripts/test.sh --cov=beachsaver --cov-report=term:skip-covered
+	@BEACHSAVER_TEST_FUZZ=0 bash scripts/test.sh --cov=beachsaver --cov-report=term:skip-covered
 
 ## Operational drills: recovery drill, inspection, point-in-time drill on MariaDB.
 drills:

@@ -6,7 +6,9 @@ The demo data is built once (migrations, Busan demo accounts, a few reports, dep
 incident made through the API), then every role fuzzes its own copy of it on a fresh service, so
 that what one role changes (a suspended account, a closed incident) never blurs another's run.
 Each role signs in through the real flow (password + code for admins, phone + code otherwise;
-codes read from the dev outbox) and runs ``schemathesis run`` bounded by ``--max-time``.
+codes read from the dev outbox) and runs ``schemathesis run`` bounded by ``--max-time`` (under a
+time budget Schemathesis keeps drawing cases until it is spent; with ``--max-time 0`` each phase
+stops at ``--examples`` per operation, as the test command runs it).
 
 Exit status: 0 when every role ran clean, 1 otherwise. A JSON summary is printed last.
 
@@ -42,7 +44,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--max-time",
         type=int,
         default=int(os.environ.get("BEACHSAVER_FUZZ_SECONDS", "120")),
-        help="time budget per role in seconds (env BEACHSAVER_FUZZ_SECONDS, default 120)",
+        help="time budget per role in seconds (env BEACHSAVER_FUZZ_SECONDS, default 120); 0: none, each phase stops "
+        "at --examples per operation (the test command's run)",
     )
     parser.add_argument(
         "--examples",
@@ -76,8 +79,6 @@ def schemathesis_command(base_url: str, token: str, args: argparse.Namespace, re
         "--no-color",
         "-c",
         CHECKS,
-        "--max-time",
-        str(args.max_time),
         "--workers",
         str(args.workers),
         "--request-timeout",
@@ -87,6 +88,8 @@ def schemathesis_command(base_url: str, token: str, args: argparse.Namespace, re
         "--report-dir",
         str(report_dir),
     ]
+    if args.max_time > 0:
+        command += ["--max-time", str(args.max_time)]
     if args.phases:
         command += ["--phases", args.phases]
     if args.include_path_regex:
