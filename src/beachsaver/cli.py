@@ -109,7 +109,7 @@ def demo(
     migrate("head")
     seed_demo(0)
     typer.echo(seed.demo_accounts_text(f"http://{host}:{port}"))
-    serve(host=host, port=port, workers=1)
+    serve(host=host, port=port, workers=1, drain_s=0.0)  # every option: called as a function, not by typer
 
 
 @audit_app.command("verify")
