@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -35,10 +35,12 @@ def _settings() -> Settings:
 
 @app.command()
 def serve(
-    host: str = typer.Option("127.0.0.1", help="interface to bind"),
-    port: int = typer.Option(8000, help="port"),
-    workers: int = typer.Option(1, help="worker processes (MariaDB/MySQL only above 1)"),
-    drain_s: float = typer.Option(0.0, help="on SIGTERM, answer /health/ready 503 this long before stopping"),
+    host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes (MariaDB/MySQL only above 1)")] = 1,
+    drain_s: Annotated[
+        float, typer.Option(help="on SIGTERM, answer /health/ready 503 this long before stopping")
+    ] = 0.0,
 ) -> None:
     """Start the API, the admin console and the worker app."""
     import uvicorn
@@ -64,7 +66,7 @@ def serve(
 
 
 @app.command()
-def migrate(revision: str = typer.Argument("head")) -> None:
+def migrate(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply database migrations."""
     from beachsaver.core.migrate import upgrade
 
@@ -75,7 +77,9 @@ def migrate(revision: str = typer.Argument("head")) -> None:
 
 @app.command("seed-demo")
 def seed_demo(
-    scale: int = typer.Option(0, help="also generate years of history up to N reports (bulk; for benchmarks)"),
+    scale: Annotated[
+        int, typer.Option(help="also generate years of history up to N reports (bulk; for benchmarks)")
+    ] = 0,
 ) -> None:
     """Load the Busan demo data (idempotent); --scale N tops the generated history up to N reports."""
     from beachsaver.app import startup_tasks
@@ -106,10 +110,12 @@ def demo(
     """Migrate, load the demo data and serve: what the README's first command runs."""
     from beachsaver.demo import seed
 
-    migrate("head")
-    seed_demo(0)
+    # Commands called as functions: their options are Annotated so that the Python defaults are
+    # real values (a plain ``typer.Option(...)`` default is an OptionInfo object outside typer).
+    migrate()
+    seed_demo()
     typer.echo(seed.demo_accounts_text(f"http://{host}:{port}"))
-    serve(host=host, port=port, workers=1, drain_s=0.0)  # every option: called as a function, not by typer
+    serve(host=host, port=port)
 
 
 @audit_app.command("verify")

@@ -193,17 +193,27 @@ def discard_after_commit(session: Session) -> None:
     session.info.pop("after_commit", None)
 
 
+def commit(session: Session) -> None:
+    """Commit, then run what waits for the commit."""
+    session.commit()
+    run_after_commit(session)
+
+
+def rollback(session: Session) -> None:
+    """Roll back, and drop what waited for a commit."""
+    session.rollback()
+    discard_after_commit(session)
+
+
 @contextmanager
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A job or CLI transaction: commit on success, roll back on error."""
     session = factory()
     try:
         yield session
-        session.commit()
-        run_after_commit(session)
+        commit(session)
     except BaseException:
-        session.rollback()
-        discard_after_commit(session)
+        rollback(session)
         raise
     finally:
         session.close()

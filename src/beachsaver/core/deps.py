@@ -21,7 +21,8 @@ from starlette.concurrency import run_in_threadpool
 
 from beachsaver.auth.models import AuthSession
 from beachsaver.core import errors
-from beachsaver.core.db import discard_after_commit, run_after_commit
+from beachsaver.core.db import commit as commit_session
+from beachsaver.core.db import rollback as rollback_session
 from beachsaver.core.enums import ADMIN_ROLES, Role, UserStatus
 from beachsaver.core.runtime import Runtime
 from beachsaver.core.security import decode_access_token
@@ -68,11 +69,9 @@ def end_transaction(session: Session, *, commit: bool) -> None:
     """Commit (then run what waits for the commit) or roll back, and close the session."""
     try:
         if commit:
-            session.commit()
-            run_after_commit(session)
+            commit_session(session)
         else:
-            session.rollback()
-            discard_after_commit(session)
+            rollback_session(session)
     finally:
         session.close()
 
@@ -88,8 +87,7 @@ def commit_on_return(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         result = endpoint(*args, **kwargs)
         for value in kwargs.values():
             if isinstance(value, Session):
-                value.commit()
-                run_after_commit(value)
+                commit_session(value)
                 break
         return result
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from beachsaver.audit import service as audit
 from beachsaver.beaches.models import Beach
 from beachsaver.core import errors
-from beachsaver.core.db import discard_after_commit, run_after_commit
+from beachsaver.core.db import commit, rollback
 from beachsaver.core.deps import Principal
 from beachsaver.core.enums import ReportStatus, ReportType
 from beachsaver.core.geo import haversine_m
@@ -169,12 +169,10 @@ def _sync_one(factory: sessionmaker[Session], principal: Principal, body: SyncIt
         if outcome.status == "DUPLICATE":
             db.rollback()
         else:
-            db.commit()
-            run_after_commit(db)
+            commit(db)
         return _result(str(body.client_id), outcome.status, report_id, None)
     except errors.AppError as exc:
-        db.rollback()
-        discard_after_commit(db)
+        rollback(db)
         return _result(str(body.client_id), "ERROR", None, _error(exc, lang))
     except OperationalError:
         db.rollback()
@@ -192,16 +190,13 @@ def _flush_run(
     db = factory()
     try:
         outcomes = _create_many(db, _principal_in(db, principal), run, lang)
-        db.commit()
-        run_after_commit(db)
+        commit(db)
     except IntegrityError:
         # A concurrent send of one of these client ids won: the per-item path answers it as a replay.
-        db.rollback()
-        discard_after_commit(db)
+        rollback(db)
         outcomes = {item.index: _sync_one(factory, principal, item.body, lang) for item in run}
     except BaseException:
-        db.rollback()
-        discard_after_commit(db)
+        rollback(db)
         raise
     finally:
         db.close()
