@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from beachsaver.images import service as image_service
 from beachsaver.notifications.models import Notification
 from tests.factories import make_image
 
@@ -156,10 +160,16 @@ def test_collectors_may_read_photos_of_depots_they_see(client: TestClient, world
     assert client.get(f"/api/images/{photo_id}", headers=world.h("investigator")).status_code == 404
 
 
-def test_completion_answers_what_a_fresh_read_returns(client: TestClient, world: World, db: Any) -> None:
+def test_completion_answers_what_a_fresh_read_returns(
+    client: TestClient, world: World, db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The completion is not read back from the database: its answer must still be the stored row
     (the completion time given with an offset is stored and answered in UTC, amounts and
     positions as stored)."""
+    # The photo's signed URLs expire a fixed time after they are made: one clock for both answers,
+    # or two answers on either side of a second's boundary differ in their expiry.
+    signed_at = time.time()
+    monkeypatch.setattr(image_service, "time", SimpleNamespace(time=lambda: signed_at))
     depot_id = submit_request(client, world, db)["collection_depots"][2]["id"]
     body = {
         "collected_amount": 18.25,
